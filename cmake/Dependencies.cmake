@@ -1,0 +1,23 @@
+# Every external library comes from a Debian package (scripts/bootstrap.sh)
+# and is found through pkg-config; nothing is vendored or downloaded.
+
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+
+if(BUILD_TESTING)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+endif()
+
+# Optional programs: the tests that need them skip (exit 77) when absent.
+find_program(REDIS_SERVER_EXECUTABLE redis-server)
+find_program(HYPERFINE_EXECUTABLE hyperfine)
+find_program(GNUPLOT_EXECUTABLE gnuplot)
+find_program(PROMETHEUS_EXECUTABLE prometheus)
+find_program(CLANG_FORMAT_EXECUTABLE clang-format)
