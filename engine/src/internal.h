@@ -1,0 +1,62 @@
+/* Private declarations shared by librankd's sources. Names with a double
+ * underscore are internal and may change without notice. */
+#ifndef RANKD_INTERNAL_H
+#define RANKD_INTERNAL_H
+
+#include "rankd/rankd.h"
+
+#include <hiredis/hiredis.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+struct rankd_thread_ctx {
+    pcre2_match_data *match;
+    /* The sync scheduler's blocking Redis connection, made on first use. */
+    redisContext *redis;
+    char *redis_addr;
+};
+
+uint64_t rankd__hash_str(const char *s);
+uint64_t rankd__mix(uint64_t x);
+
+/* Reads a whole file; the error names the path. */
+int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *err);
+
+/* Splits "host:port"; the error names the flag. */
+int rankd__parse_addr(const char *addr, char *host, size_t host_len, int *port, rankd_error *err);
+
+/* The feature value seeded for an id, and the key it lives under. */
+double rankd__feature_value(uint64_t id);
+int rankd__feature_key(char *buf, size_t len, const char *prefix, uint64_t id);
+
+/* Sets a node's output to the concatenation of its inputs (an alias when it
+ * has exactly one). Used by concat and by sleep, which passes data through. */
+void rankd__pass_through(rankd_request *req, uint32_t node);
+
+/* Applies an MGET reply (or NULL on failure) to a redis_fetch node. */
+void rankd__redis_apply(rankd_request *req, uint32_t node, const redisReply *reply,
+                        const char *failure);
+
+/* Builds the MGET argument vector of a redis_fetch node; the caller frees
+ * the returned arrays with rankd__redis_args_free. */
+int rankd__redis_args(const rankd_request *req, uint32_t node, int *argc, char ***argv,
+                      size_t **argvlen);
+void rankd__redis_args_free(int argc, char **argv, size_t *argvlen);
+
+/* Connects a blocking hiredis context to "host:port". */
+redisContext *rankd__redis_connect(const char *addr, uint64_t timeout_ns, rankd_error *err);
+
+/* The async scheduler's I/O side (io.c). */
+typedef struct rankd_io rankd_io;
+
+typedef void (*rankd_io_done_fn)(void *sched, rankd_request *req, uint32_t node);
+
+int rankd__io_create(uint32_t threads, const char *redis_addr, rankd_io_done_fn done, void *sched,
+                     rankd_io **out, rankd_error *err);
+/* Hands an I/O node to the request's loop. Thread-safe. */
+void rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node);
+void rankd__io_destroy(rankd_io *io);
+uint32_t rankd__io_count(const rankd_io *io);
+
+#endif

@@ -1,0 +1,234 @@
+/* rankd: runs a ranking plan once (request on stdin, response on stdout)
+ * or benchmarks it. Exit codes: 0 ok, 1 runtime failure, 2 bad input,
+ * 3 the bench ran but some requests failed. */
+#include "rankd/bench.h"
+#include "rankd/options.h"
+#include "rankd/rankd.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef RANKD_GIT_SHA
+#define RANKD_GIT_SHA "unknown"
+#endif
+
+enum { EXIT_RUNTIME = 1, EXIT_INPUT = 2, EXIT_REQUEST_ERRORS = 3 };
+
+static int fail(int status, const char *msg)
+{
+    fprintf(stderr, "rankd: %s\n", msg);
+    return status == RANKD_EINPUT ? EXIT_INPUT : EXIT_RUNTIME;
+}
+
+/* Reads stdin whole. In bench mode a terminal is not read: the request is
+ * optional there and waiting for one would hang. */
+static char *read_stdin(bool optional, size_t *len)
+{
+    struct stat st;
+    *len = 0;
+    if (optional &&
+        (isatty(0) || fstat(0, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode))))
+        return NULL;
+    size_t cap = 4096;
+    char *buf = malloc(cap + 1);
+    size_t n;
+    while (buf != NULL && (n = fread(buf + *len, 1, cap - *len, stdin)) > 0) {
+        *len += n;
+        if (*len == cap) {
+            char *grown = realloc(buf, 2 * cap + 1);
+            if (grown == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (buf != NULL)
+        buf[*len] = '\0';
+    return buf;
+}
+
+static bool blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (strchr(" \t\r\n", s[i]) == NULL)
+            return false;
+    }
+    return true;
+}
+
+static void print_bench(const rankd_options *o, const rankd_plan *plan, const rankd_bench_result *r)
+{
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!o->json) {
+        printf("plan          %s (%u nodes)\n", plan->name, plan->n_nodes);
+        printf("scheduler     %s, cpu_threads %u, io_threads %u, nproc %ld\n",
+               o->async ? "async" : "sync", o->cpu_threads, o->io_threads, nproc);
+        if (o->rate > 0)
+            printf("load          open loop, target %.1f req/s, achieved %.1f, max in flight %u\n",
+                   o->rate, r->achieved_rate, o->concurrency);
+        else
+            printf("load          closed loop, concurrency %u\n", o->concurrency);
+        printf("requests      %llu measured (%llu warm-up), %llu errors, %.3f s\n",
+               (unsigned long long)r->requests, (unsigned long long)o->warmup_iters,
+               (unsigned long long)r->errors, r->elapsed_sec);
+        printf("throughput    %.1f req/s, %.1f ns per node\n", r->qps, r->ns_per_node);
+        printf("latency (us)  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f\n",
+               r->p50_us, r->p90_us, r->p99_us, r->p999_us, r->max_us, r->mean_us);
+        printf("peak RSS      %llu kB%s\n", (unsigned long long)r->ru_maxrss_kb,
+               r->rss_reset ? " (since warm-up)" : " (whole process)");
+        if (r->errors > 0)
+            printf("first error   %s\n", r->first_error);
+        printf("git           %s\n", RANKD_GIT_SHA);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "plan", plan->name);
+    cJSON_AddNumberToObject(j, "async", o->async ? 1 : 0);
+    cJSON_AddStringToObject(j, "mode", o->rate > 0 ? "open" : "closed");
+    cJSON_AddNumberToObject(j, "cpu_threads", o->cpu_threads);
+    cJSON_AddNumberToObject(j, "io_threads", o->io_threads);
+    cJSON_AddNumberToObject(j, "concurrency", o->concurrency);
+    cJSON_AddNumberToObject(j, "rate_target", o->rate);
+    cJSON_AddNumberToObject(j, "achieved_rate", r->achieved_rate);
+    cJSON_AddNumberToObject(j, "requests", (double)r->requests);
+    cJSON_AddNumberToObject(j, "errors", (double)r->errors);
+    cJSON_AddNumberToObject(j, "warmup_iters", (double)o->warmup_iters);
+    cJSON_AddNumberToObject(j, "duration_sec", r->elapsed_sec);
+    cJSON_AddNumberToObject(j, "qps", r->qps);
+    cJSON_AddNumberToObject(j, "p50_us", r->p50_us);
+    cJSON_AddNumberToObject(j, "p90_us", r->p90_us);
+    cJSON_AddNumberToObject(j, "p99_us", r->p99_us);
+    cJSON_AddNumberToObject(j, "p999_us", r->p999_us);
+    cJSON_AddNumberToObject(j, "max_us", r->max_us);
+    cJSON_AddNumberToObject(j, "min_us", r->min_us);
+    cJSON_AddNumberToObject(j, "mean_us", r->mean_us);
+    cJSON_AddNumberToObject(j, "ru_maxrss_kb", (double)r->ru_maxrss_kb);
+    cJSON_AddBoolToObject(j, "rss_reset", r->rss_reset);
+    cJSON_AddNumberToObject(j, "nodes", plan->n_nodes);
+    cJSON_AddNumberToObject(j, "ns_per_node", r->ns_per_node);
+    cJSON_AddNumberToObject(j, "critical_sleep_ms", (double)plan->critical_sleep_ns / 1e6);
+    cJSON_AddNumberToObject(j, "nproc", (double)nproc);
+    cJSON_AddStringToObject(j, "git_sha", RANKD_GIT_SHA);
+    if (r->errors > 0)
+        cJSON_AddStringToObject(j, "first_error", r->first_error);
+    char *text = cJSON_PrintUnformatted(j);
+    puts(text);
+    free(text);
+    cJSON_Delete(j);
+}
+
+static int run_once(const rankd_options *o, const rankd_plan *plan, uint64_t user_id)
+{
+    rankd_error err;
+    rankd_request *req = NULL;
+    rankd_thread_ctx *ctx = NULL;
+    rankd_sched *sched = NULL;
+    int rc = rankd_request_create(plan, &req, &err);
+    if (rc != RANKD_OK)
+        return fail(rc, err.msg);
+    rankd_request_reset(req, user_id);
+    if (o->async) {
+        rankd_sched_config sc = {o->cpu_threads, o->io_threads, o->redis, plan->has_io};
+        rc = rankd_sched_create(&sc, &sched, &err);
+        if (rc == RANKD_OK) {
+            rc = rankd_run_async(sched, req);
+            rankd_sched_destroy(sched);
+        }
+    } else {
+        rc = rankd_thread_ctx_create(o->redis, &ctx, &err);
+        if (rc == RANKD_OK)
+            rc = rankd_run_sync(req, ctx);
+        rankd_thread_ctx_free(ctx);
+    }
+    int status = 0;
+    if (rc == RANKD_OK) {
+        char *text = rankd_response_json(req);
+        puts(text);
+        free(text);
+    } else {
+        status = fail(rc, atomic_load(&req->failed) ? req->error : err.msg);
+    }
+    rankd_request_free(req);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    rankd_options o;
+    rankd_error err;
+    rankd_plan *plan = NULL;
+    int rc = rankd_options_parse(argc, argv, &o, &err);
+    if (rc != RANKD_OK)
+        return fail(rc, err.msg);
+    if (o.help) {
+        fputs(rankd_usage(), stdout);
+        return 0;
+    }
+    rc = rankd_plan_load_named(o.plan_dir, o.plan_name, &plan, &err);
+    if (rc != RANKD_OK)
+        return fail(rc, err.msg);
+
+    int status = 0;
+    bool bench = o.bench > 0 || o.duration_sec > 0;
+    if (o.seed_redis) {
+        uint64_t written;
+        rc = rankd_seed_redis(plan, o.redis, &written, &err);
+        if (rc == RANKD_OK)
+            printf("seeded %llu keys for plan %s at %s\n", (unsigned long long)written, plan->name,
+                   o.redis);
+        else
+            status = fail(rc, err.msg);
+        rankd_plan_free(plan);
+        return status;
+    }
+
+    size_t len;
+    char *text = read_stdin(bench, &len);
+    uint64_t user_id = 1;
+    if (!bench && (text == NULL || blank(text, len))) {
+        status = fail(RANKD_EINPUT, "request: stdin is empty (expected {\"user_id\": N})");
+    } else if (text != NULL && !blank(text, len) &&
+               (rc = rankd_request_parse(text, len, &user_id, &err)) != RANKD_OK) {
+        status = fail(rc, err.msg);
+    } else if (!bench) {
+        status = run_once(&o, plan, user_id);
+    } else {
+        rankd_bench_config cfg = {
+            .plan = plan,
+            .async = o.async,
+            .cpu_threads = o.cpu_threads,
+            .io_threads = o.io_threads,
+            .concurrency = o.concurrency,
+            .rate = o.rate,
+            .requests = o.bench,
+            .duration_sec = o.duration_sec,
+            .warmup_iters = o.warmup_iters,
+            .base_user_id = user_id,
+            .redis_addr = o.redis,
+            .progress = o.progress,
+        };
+        rankd_bench_result res;
+        rc = rankd_bench_run(&cfg, &res, &err);
+        if (rc != RANKD_OK) {
+            status = fail(rc, err.msg);
+        } else {
+            print_bench(&o, plan, &res);
+            if (res.errors > 0) {
+                fprintf(stderr, "rankd: %llu of %llu requests failed; first: %s\n",
+                        (unsigned long long)res.errors, (unsigned long long)res.requests,
+                        res.first_error);
+                status = EXIT_REQUEST_ERRORS;
+            }
+        }
+    }
+    free(text);
+    rankd_plan_free(plan);
+    return status;
+}
