@@ -1,0 +1,29 @@
+/* Private declarations of librondocli. */
+#ifndef RONDOCLI_INTERNAL_H
+#define RONDOCLI_INTERNAL_H
+
+#include "rondocli/rondocli.h"
+
+#include <stdarg.h>
+
+/* A large output buffer in front of stdio: the query path writes one short
+ * line per point and must not pay a locked stdio call for each. */
+struct rondocli__out {
+    FILE *file;
+    bool failed;
+    size_t len;
+    char buf[1 << 16];
+};
+
+void rondocli__out_flush(struct rondocli__out *o);
+void rondocli__out_write(struct rondocli__out *o, const char *s, size_t n);
+void rondocli__out_str(struct rondocli__out *o, const char *s);
+void rondocli__out_printf(struct rondocli__out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void rondocli__out_json_string(struct rondocli__out *o, const char *s);
+void rondocli__out_csv_string(struct rondocli__out *o, const char *s);
+
+void rondocli__error(rondo_error *err, rondo_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

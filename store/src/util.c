@@ -1,0 +1,123 @@
+/* Errors, names of enumerations, checksums and default archives. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void rondo__set_error(rondo_error *err, rondo_status status, const char *fmt, ...)
+{
+    if (err == NULL)
+        return;
+    err->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+const char *rondo_status_name(rondo_status status)
+{
+    switch (status) {
+    case RONDO_OK:
+        return "ok";
+    case RONDO_ERR_IO:
+        return "io";
+    case RONDO_ERR_INPUT:
+        return "input";
+    case RONDO_ERR_NOT_FOUND:
+        return "not found";
+    case RONDO_ERR_CORRUPT:
+        return "corrupt";
+    case RONDO_ERR_EXISTS:
+        return "exists";
+    case RONDO_ERR_NOMEM:
+        return "out of memory";
+    case RONDO_ERR_BUSY:
+        return "busy";
+    }
+    return "unknown";
+}
+
+const char *rondo_kind_name(rondo_kind kind)
+{
+    return kind == RONDO_COUNTER ? "counter" : "gauge";
+}
+
+static const char *const cf_names[] = {"avg", "min", "max", "last", "sum"};
+
+const char *rondo_cf_name(rondo_cf cf)
+{
+    return (unsigned)cf < sizeof cf_names / sizeof cf_names[0] ? cf_names[cf] : "?";
+}
+
+bool rondo_cf_parse(const char *text, rondo_cf *out)
+{
+    for (size_t i = 0; i < sizeof cf_names / sizeof cf_names[0]; i++) {
+        if (strcmp(text, cf_names[i]) == 0) {
+            *out = (rondo_cf)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A bitwise CRC-32 (the zlib polynomial). It only ever runs over one header
+ * at create and open time, so a table would buy nothing measurable. */
+uint32_t rondo__crc32(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+size_t rondo_default_archives(rondo_kind kind, rondo_archive_spec *out)
+{
+    rondo_cf cf = kind == RONDO_COUNTER ? RONDO_CF_SUM : RONDO_CF_AVG;
+    out[0] = (rondo_archive_spec){1, 3600, cf};
+    out[1] = (rondo_archive_spec){10, 8640, cf};
+    out[2] = (rondo_archive_spec){60, 43200, cf};
+    return 3;
+}
+
+rondo_status rondo_archives_check(const rondo_archive_spec *archives, size_t n, rondo_error *err)
+{
+    if (n == 0 || n > RONDO_MAX_ARCHIVES) {
+        rondo__set_error(err, RONDO_ERR_INPUT, "a series needs 1 to %d archives, not %zu",
+                         RONDO_MAX_ARCHIVES, n);
+        return RONDO_ERR_INPUT;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rondo_archive_spec *a = &archives[i];
+        if (a->resolution < 1 || a->resolution > RONDO_TIME_MAX) {
+            rondo__set_error(err, RONDO_ERR_INPUT, "archive %zu: resolution %lld s is out of range",
+                             i + 1, (long long)a->resolution);
+            return RONDO_ERR_INPUT;
+        }
+        if (a->rows < 1 || a->rows > RONDO_MAX_ROWS) {
+            rondo__set_error(err, RONDO_ERR_INPUT, "archive %zu: %u rows, must be 1 to %u", i + 1,
+                             a->rows, RONDO_MAX_ROWS);
+            return RONDO_ERR_INPUT;
+        }
+        if ((unsigned)a->cf > RONDO_CF_SUM) {
+            rondo__set_error(err, RONDO_ERR_INPUT, "archive %zu: unknown consolidation %d", i + 1,
+                             (int)a->cf);
+            return RONDO_ERR_INPUT;
+        }
+        if (i > 0) {
+            int64_t prev = archives[i - 1].resolution;
+            if (a->resolution <= prev || a->resolution % prev != 0) {
+                rondo__set_error(err, RONDO_ERR_INPUT,
+                                 "archive %zu: resolution %lld s must be a larger multiple of "
+                                 "the previous archive's %lld s",
+                                 i + 1, (long long)a->resolution, (long long)prev);
+                return RONDO_ERR_INPUT;
+            }
+        }
+    }
+    return RONDO_OK;
+}
