@@ -1,36 +1,307 @@
 # The declarative performance matrix: one CTest test per measured point.
 #
-# This first version declares the API that components call; the driver
-# behind it (perf/, `perfmatrix`) replaces these bodies.
+# perf_sweep(PLAN <plan> [CONCURRENCY <c>...] [ASYNC <0|1>...] [RUNS <n>]
+#            [DURATION_SEC <s>] [WARMUP_ITERS <n>] [TIMEOUT_SEC <s>]
+#            [IO_THREADS <n>] [LABELS <label>...] [SET <set>] [REDIS]
+#            [ENGINE <program>] [PLAN_DIR <dir>])
+#   One test per (mode, concurrency, run): `<set>.engine.<plan>.<async|sync>.c<C>.r<R>`
+#   (set `perf` by default), labels `<set label>;engine;<plan>;<LABELS>`. Omitted
+#   knobs take the PERF_* cache variables below. REDIS: the points get a
+#   redis-server of their own (started, seeded with `<engine> --seed_redis`,
+#   stopped) and skip with the reason when none is installed.
+#
+# perf_set(NAME <set> LABEL <label> OUTPUT_DIR <dir> [FIXED])
+#   Declares a set of points with its own results fixture, sweep directory and
+#   report test. FIXED makes the set ignore the DURATION_SEC, WARMUP_ITERS,
+#   TIMEOUT_SEC and OUTPUT_DIR environment overrides (the smoke set must stay
+#   short whatever the caller exported). The set `perf` exists implicitly.
 #
 # perf_command(NAME <name> COMMAND <program> [<arg>...] [LABELS <label...>]
 #              [RUNS <n>] [WARMUP <n>] [TIMEOUT_SEC <sec>] [SETUP <program> [<arg>...]])
-#   Times a whole command with hyperfine: test `perf.cmd.<name>`. SETUP is a
-#   command run once before timing (for example to create the data read).
+#   Times a whole command with hyperfine (--export-json): test `perf.cmd.<name>`.
+#   SETUP is a command run once before timing (for example to create the data
+#   read). Skips (77) when hyperfine is not installed.
 #
 # perf_benchmark(NAME <name> COMMAND <program> [<arg>...] [LABELS <label...>]
 #                [TIMEOUT_SEC <sec>])
 #   Runs an in-process benchmark program that prints one JSON object of
-#   figures on stdout: test `perf.bench.<name>`.
+#   figures on stdout: test `perf.bench.<name>`; every numeric field becomes a
+#   CTest measurement and the object is recorded in the sweep.
+#
+# Every test gets RESOURCE_LOCK perf_host (measurements never overlap),
+# FIXTURES_REQUIRED on its set's results fixture, SKIP_RETURN_CODE 77 and a
+# TIMEOUT PERF_CTEST_MARGIN_SEC above the driver's own per-run timeout, so the
+# driver kills and records a hung run before CTest kills the driver.
+
+set(PERF_CONCURRENCY_LEVELS "1;2;4;8;16;32;64;128" CACHE STRING
+  "Concurrency levels (requests in flight) of every sweep")
+set(PERF_RUNS 3 CACHE STRING "Repetitions of every point (the report takes medians)")
+set(PERF_DURATION_SEC 10 CACHE STRING "Seconds each point measures (env DURATION_SEC overrides)")
+set(PERF_WARMUP_ITERS 100 CACHE STRING "Warm-up requests before measuring (env WARMUP_ITERS overrides)")
+set(PERF_TIMEOUT_SEC 60 CACHE STRING "The driver's per-run timeout (env TIMEOUT_SEC overrides)")
+set(PERF_ASYNC "1;0" CACHE STRING "Scheduler modes swept: 1 async, 0 sync")
+set(PERF_OUTPUT_DIR "./perf_results" CACHE STRING
+  "Results directory, relative to the build tree (env OUTPUT_DIR overrides)")
+set(PERF_IO_THREADS 2 CACHE STRING "rankd --io_threads of every point")
+set(PERF_P99_SLO_US 0 CACHE STRING "Optional p99 SLO (us) for the recommended operating point; 0: none")
+set(PERF_CTEST_MARGIN_SEC 30 CACHE STRING "CTest TIMEOUT above the driver's per-run timeout")
+set(PERF_REDIS_LIFETIME_SEC 21600 CACHE STRING
+  "Upper bound on the life of a sweep's redis-server, in case its stop test never runs")
+mark_as_advanced(PERF_CTEST_MARGIN_SEC PERF_REDIS_LIFETIME_SEC)
+
+# The driver program; a project that measures with an installed perfmatrix
+# (the dashboard integration test does) sets this to its path first.
+if(NOT DEFINED PERFMATRIX_DRIVER)
+  set(PERFMATRIX_DRIVER "$<TARGET_FILE:perfmatrix>")
+endif()
+if(NOT DEFINED PERFMATRIX_GNUPLOT_DIR)
+  set(PERFMATRIX_GNUPLOT_DIR "${PROJECT_SOURCE_DIR}/perf/gnuplot")
+endif()
+
+set(_pm_env_knobs DURATION_SEC WARMUP_ITERS TIMEOUT_SEC OUTPUT_DIR)
+
+# Applies what every test of a set shares.
+function(pm__set_test_properties test set)
+  get_property(label GLOBAL PROPERTY PM_SET_${set}_LABEL)
+  get_property(fixed GLOBAL PROPERTY PM_SET_${set}_FIXED)
+  set_tests_properties(${test} PROPERTIES
+    RESOURCE_LOCK perf_host
+    SKIP_RETURN_CODE 77)
+  if(fixed)
+    set(mods)
+    foreach(var IN LISTS _pm_env_knobs)
+      list(APPEND mods "${var}=unset:")
+    endforeach()
+    set_tests_properties(${test} PROPERTIES ENVIRONMENT_MODIFICATION "${mods}")
+  endif()
+endfunction()
+
+function(perf_set)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "FIXED" "NAME;LABEL;OUTPUT_DIR" "")
+  if(NOT arg_NAME OR NOT arg_LABEL OR NOT arg_OUTPUT_DIR)
+    message(FATAL_ERROR "perf_set: NAME, LABEL and OUTPUT_DIR are required")
+  endif()
+  get_property(known GLOBAL PROPERTY PM_SETS)
+  if(arg_NAME IN_LIST known)
+    message(FATAL_ERROR "perf_set: set '${arg_NAME}' is declared twice")
+  endif()
+  set_property(GLOBAL APPEND PROPERTY PM_SETS ${arg_NAME})
+  set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_LABEL ${arg_LABEL})
+  set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_DIR ${arg_OUTPUT_DIR})
+  set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_FIXED ${arg_FIXED})
+  set(manifest "${CMAKE_BINARY_DIR}/perf_manifest_${arg_NAME}.txt")
+  set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_MANIFEST ${manifest})
+  set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_POINTS "")
+
+  set(gnuplot gnuplot)
+  if(GNUPLOT_EXECUTABLE)
+    set(gnuplot ${GNUPLOT_EXECUTABLE})
+  endif()
+  add_test(NAME ${arg_NAME}.setup
+    COMMAND ${PERFMATRIX_DRIVER} setup --output-dir ${arg_OUTPUT_DIR}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  add_test(NAME ${arg_NAME}.report
+    COMMAND ${PERFMATRIX_DRIVER} report --output-dir ${arg_OUTPUT_DIR}
+      --manifest ${manifest} --gnuplot ${gnuplot} --templates ${PERFMATRIX_GNUPLOT_DIR}
+      --slo-p99-us ${PERF_P99_SLO_US}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${arg_NAME}.setup PROPERTIES
+    LABELS ${arg_LABEL} TIMEOUT 30 FIXTURES_SETUP ${arg_NAME}_results)
+  set_tests_properties(${arg_NAME}.report PROPERTIES
+    LABELS ${arg_LABEL} TIMEOUT 300 FIXTURES_CLEANUP ${arg_NAME}_results)
+  pm__set_test_properties(${arg_NAME}.setup ${arg_NAME})
+  pm__set_test_properties(${arg_NAME}.report ${arg_NAME})
+
+  # The manifest lists every declared point, so the report can name the
+  # ones that left no result; it is written once all sets are declared.
+  get_property(deferred GLOBAL PROPERTY PM_MANIFEST_DEFERRED)
+  if(NOT deferred)
+    set_property(GLOBAL PROPERTY PM_MANIFEST_DEFERRED ON)
+    cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL pm__write_manifests)
+  endif()
+endfunction()
+
+function(pm__write_manifests)
+  get_property(sets GLOBAL PROPERTY PM_SETS)
+  foreach(set IN LISTS sets)
+    get_property(manifest GLOBAL PROPERTY PM_SET_${set}_MANIFEST)
+    get_property(points GLOBAL PROPERTY PM_SET_${set}_POINTS)
+    list(JOIN points "\n" text)
+    file(CONFIGURE OUTPUT ${manifest} CONTENT "${text}\n" @ONLY)
+  endforeach()
+endfunction()
+
+function(pm__ensure_set set)
+  get_property(known GLOBAL PROPERTY PM_SETS)
+  if(set IN_LIST known)
+    return()
+  endif()
+  if(NOT set STREQUAL "perf")
+    message(FATAL_ERROR "perf set '${set}' is not declared: call perf_set(NAME ${set} ...) first")
+  endif()
+  perf_set(NAME perf LABEL perf OUTPUT_DIR ${PERF_OUTPUT_DIR})
+endfunction()
+
+# The redis-server of a set: started once, seeded per plan, stopped at the end.
+function(pm__ensure_redis set engine plan plan_dir)
+  set(dir "${CMAKE_BINARY_DIR}/perf_redis_${set}")
+  set(addr "${dir}/addr")
+  get_property(started GLOBAL PROPERTY PM_SET_${set}_REDIS)
+  if(NOT started)
+    set_property(GLOBAL PROPERTY PM_SET_${set}_REDIS ON)
+    get_property(label GLOBAL PROPERTY PM_SET_${set}_LABEL)
+    set(server redis-server)
+    if(REDIS_SERVER_EXECUTABLE)
+      set(server ${REDIS_SERVER_EXECUTABLE})
+    endif()
+    file(MAKE_DIRECTORY ${dir})
+    add_test(NAME ${set}.redis.start
+      COMMAND ${PERFMATRIX_DRIVER} redis-start --server ${server} --addr-file ${addr}
+        --pid-file ${dir}/pid --log-file ${dir}/redis.log
+        --lifetime-sec ${PERF_REDIS_LIFETIME_SEC})
+    add_test(NAME ${set}.redis.stop
+      COMMAND ${PERFMATRIX_DRIVER} redis-stop --pid-file ${dir}/pid)
+    set_tests_properties(${set}.redis.start PROPERTIES
+      LABELS ${label} TIMEOUT 60 FIXTURES_SETUP ${set}_redis)
+    set_tests_properties(${set}.redis.stop PROPERTIES
+      LABELS ${label} TIMEOUT 30 FIXTURES_CLEANUP ${set}_redis)
+  endif()
+  set(seed ${set}.redis.seed.${plan})
+  if(NOT TEST ${seed})
+    get_property(label GLOBAL PROPERTY PM_SET_${set}_LABEL)
+    add_test(NAME ${seed}
+      COMMAND ${PERFMATRIX_DRIVER} redis-run --addr-file ${addr} --timeout-sec 120 --
+        ${engine} --seed_redis --plan_dir ${plan_dir} --plan_name ${plan})
+    set_tests_properties(${seed} PROPERTIES
+      LABELS ${label} TIMEOUT 150 SKIP_RETURN_CODE 77
+      FIXTURES_SETUP ${set}_redis_${plan} FIXTURES_REQUIRED ${set}_redis)
+  endif()
+endfunction()
+
+function(perf_sweep)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "REDIS"
+    "PLAN;RUNS;DURATION_SEC;WARMUP_ITERS;TIMEOUT_SEC;IO_THREADS;SET;ENGINE;PLAN_DIR"
+    "CONCURRENCY;ASYNC;LABELS")
+  if(NOT arg_PLAN)
+    message(FATAL_ERROR "perf_sweep: PLAN is required")
+  endif()
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "perf_sweep(${arg_PLAN}): unknown arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  # Omitted knobs follow the cache, so one -D (or a preset) reshapes the matrix.
+  foreach(knob CONCURRENCY:CONCURRENCY_LEVELS ASYNC:ASYNC RUNS:RUNS DURATION_SEC:DURATION_SEC
+               WARMUP_ITERS:WARMUP_ITERS TIMEOUT_SEC:TIMEOUT_SEC IO_THREADS:IO_THREADS
+               OUTPUT_DIR:OUTPUT_DIR)
+    string(REPLACE ":" ";" pair ${knob})
+    list(GET pair 0 key)
+    list(GET pair 1 var)
+    if(NOT DEFINED arg_${key})
+      set(arg_${key} ${PERF_${var}})
+    endif()
+  endforeach()
+  if(NOT arg_SET)
+    set(arg_SET perf)
+  endif()
+  if(NOT arg_ENGINE)
+    set(arg_ENGINE "$<TARGET_FILE:rankd>")
+  endif()
+  if(NOT arg_PLAN_DIR)
+    set(arg_PLAN_DIR "${PROJECT_SOURCE_DIR}/engine/plans")
+  endif()
+  pm__ensure_set(${arg_SET})
+  get_property(label GLOBAL PROPERTY PM_SET_${arg_SET}_LABEL)
+  get_property(out GLOBAL PROPERTY PM_SET_${arg_SET}_DIR)
+
+  set(fixtures ${arg_SET}_results)
+  set(redis_args)
+  if(arg_REDIS)
+    pm__ensure_redis(${arg_SET} "${arg_ENGINE}" ${arg_PLAN} ${arg_PLAN_DIR})
+    list(APPEND fixtures ${arg_SET}_redis ${arg_SET}_redis_${arg_PLAN})
+    set(redis_args --redis-file "${CMAKE_BINARY_DIR}/perf_redis_${arg_SET}/addr")
+  endif()
+  math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
+
+  foreach(async IN LISTS arg_ASYNC)
+    if(async)
+      set(mode async)
+    else()
+      set(mode sync)
+    endif()
+    foreach(c IN LISTS arg_CONCURRENCY)
+      foreach(run RANGE 1 ${arg_RUNS})
+        set(test ${arg_SET}.engine.${arg_PLAN}.${mode}.c${c}.r${run})
+        add_test(NAME ${test}
+          COMMAND ${PERFMATRIX_DRIVER} point --test ${test} --plan ${arg_PLAN}
+            --async ${async} --concurrency ${c} --run ${run} --io-threads ${arg_IO_THREADS}
+            --duration-sec ${arg_DURATION_SEC} --warmup-iters ${arg_WARMUP_ITERS}
+            --timeout-sec ${arg_TIMEOUT_SEC} --ctest-timeout ${ctest_timeout}
+            --output-dir ${out} ${redis_args}
+            -- ${arg_ENGINE} --plan_dir ${arg_PLAN_DIR}
+          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+        set_tests_properties(${test} PROPERTIES
+          LABELS "${label};engine;${arg_PLAN};${arg_LABELS}"
+          TIMEOUT ${ctest_timeout}
+          FIXTURES_REQUIRED "${fixtures}")
+        pm__set_test_properties(${test} ${arg_SET})
+        set_property(GLOBAL APPEND PROPERTY PM_SET_${arg_SET}_POINTS ${test})
+      endforeach()
+    endforeach()
+  endforeach()
+endfunction()
 
 function(perf_command)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;RUNS;WARMUP;TIMEOUT_SEC" "COMMAND;LABELS;SETUP")
+  if(NOT arg_NAME OR NOT arg_COMMAND)
+    message(FATAL_ERROR "perf_command: NAME and COMMAND are required")
+  endif()
   if(NOT arg_TIMEOUT_SEC)
     set(arg_TIMEOUT_SEC 120)
   endif()
-  add_test(NAME perf.cmd.${arg_NAME} COMMAND ${arg_COMMAND})
-  set_tests_properties(perf.cmd.${arg_NAME} PROPERTIES
-    LABELS "perf;${arg_LABELS}" TIMEOUT ${arg_TIMEOUT_SEC} RESOURCE_LOCK perf_host
-    SKIP_RETURN_CODE 77)
+  if(NOT arg_RUNS)
+    set(arg_RUNS 10)
+  endif()
+  if(NOT DEFINED arg_WARMUP)
+    set(arg_WARMUP 1)
+  endif()
+  set(hyperfine hyperfine)
+  if(HYPERFINE_EXECUTABLE)
+    set(hyperfine ${HYPERFINE_EXECUTABLE})
+  endif()
+  set(setup_args)
+  foreach(word IN LISTS arg_SETUP)
+    list(APPEND setup_args --setup-arg ${word})
+  endforeach()
+  pm__ensure_set(perf)
+  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
+  math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
+  set(test perf.cmd.${arg_NAME})
+  add_test(NAME ${test}
+    COMMAND ${PERFMATRIX_DRIVER} command --name ${arg_NAME} --runs ${arg_RUNS}
+      --warmup ${arg_WARMUP} --timeout-sec ${arg_TIMEOUT_SEC} --hyperfine ${hyperfine}
+      --output-dir ${out} ${setup_args} -- ${arg_COMMAND}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${test} PROPERTIES
+    LABELS "perf;${arg_LABELS}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
+  pm__set_test_properties(${test} perf)
 endfunction()
 
 function(perf_benchmark)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;TIMEOUT_SEC" "COMMAND;LABELS")
+  if(NOT arg_NAME OR NOT arg_COMMAND)
+    message(FATAL_ERROR "perf_benchmark: NAME and COMMAND are required")
+  endif()
   if(NOT arg_TIMEOUT_SEC)
     set(arg_TIMEOUT_SEC 120)
   endif()
-  add_test(NAME perf.bench.${arg_NAME} COMMAND ${arg_COMMAND})
-  set_tests_properties(perf.bench.${arg_NAME} PROPERTIES
-    LABELS "perf;${arg_LABELS}" TIMEOUT ${arg_TIMEOUT_SEC} RESOURCE_LOCK perf_host
-    SKIP_RETURN_CODE 77)
+  pm__ensure_set(perf)
+  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
+  math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
+  set(test perf.bench.${arg_NAME})
+  add_test(NAME ${test}
+    COMMAND ${PERFMATRIX_DRIVER} bench --name ${arg_NAME} --timeout-sec ${arg_TIMEOUT_SEC}
+      --output-dir ${out} -- ${arg_COMMAND}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${test} PROPERTIES
+    LABELS "perf;${arg_LABELS}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
+  pm__set_test_properties(${test} perf)
 endfunction()

@@ -1,0 +1,891 @@
+#include "perfmatrix/cli.h"
+
+#include "perfmatrix/point.h"
+#include "perfmatrix/proc.h"
+#include "perfmatrix/record.h"
+#include "perfmatrix/report.h"
+#include "perfmatrix/sweep.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PM_GNUPLOT_DIR
+#error "PM_GNUPLOT_DIR must name the directory of the gnuplot templates"
+#endif
+
+/* Seconds kept between the driver's own deadline and CTest's TIMEOUT, so the
+ * driver always records a hung run before CTest kills the driver. */
+#define PM_CTEST_MARGIN_SEC 10.0
+
+static int pm__usage(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "perfmatrix %s: %s (see perf/README.md)\n", cmd, msg);
+    return PM_EXIT_USAGE;
+}
+
+static const char *pm__output_dir(const char *option)
+{
+    const char *env = getenv("OUTPUT_DIR");
+    if (env && *env)
+        return env;
+    return option ? option : "./perf_results";
+}
+
+/* Finds a program as execvp would; returns false when it is not there. */
+static bool pm__find_program(const char *name, char *path, size_t len)
+{
+    if (!name || !*name)
+        return false;
+    if (strchr(name, '/')) {
+        snprintf(path, len, "%s", name);
+        return access(path, X_OK) == 0;
+    }
+    const char *env = getenv("PATH");
+    char *dirs = strdup(env ? env : "/usr/bin:/bin");
+    bool found = false;
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        snprintf(path, len, "%s/%s", d, name);
+        found = access(path, X_OK) == 0;
+    }
+    free(dirs);
+    return found;
+}
+
+static bool pm__write_json(const char *path, cJSON *obj, char *err, size_t errlen)
+{
+    char *text = cJSON_Print(obj);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot serialize", path);
+        return false;
+    }
+    size_t len = strlen(text);
+    char *line = malloc(len + 2);
+    bool ok = line != NULL;
+    if (ok) {
+        memcpy(line, text, len);
+        memcpy(line + len, "\n", 2);
+        ok = pm_write_file_atomic(path, line, err, errlen);
+    } else {
+        snprintf(err, errlen, "%s: out of memory", path);
+    }
+    free(line);
+    cJSON_free(text);
+    return ok;
+}
+
+/* A file name for a result from a test name: dots kept, anything else that
+ * is not [A-Za-z0-9_-] replaced. */
+static void pm__file_name(const char *name, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < len; i++) {
+        char c = name[i];
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '.' || c == '_' || c == '-';
+        out[i] = plain ? c : '_';
+    }
+    out[i] = '\0';
+}
+
+static int pm__cmd_setup(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output-dir", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
+    const char *out = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c != 'o')
+            return pm__usage("setup", "unknown option");
+        out = optarg;
+    }
+    out = pm__output_dir(out);
+    char name[256], err[PM_ERR_LEN];
+    if (!pm_sweep_begin(out, name, sizeof name, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix setup: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    printf("perfmatrix setup: sweep %s/%s\n", out, name);
+    return PM_EXIT_OK;
+}
+
+/* Reads the Redis address written by redis-start; a "skip: ..." content or
+ * a missing file means the points needing Redis skip with that reason. */
+static bool pm__read_redis(const char *file, char *addr, size_t len, char *why, size_t whylen)
+{
+    char err[200];
+    char *text = pm_read_file(file, err, sizeof err);
+    if (!text) {
+        snprintf(why, whylen, "no redis-server for this sweep (%s; did the redis fixture run?)",
+                 err);
+        return false;
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    bool ok = strncmp(text, "skip:", 5) != 0 && *text;
+    if (ok)
+        snprintf(addr, len, "%s", text);
+    else
+        snprintf(why, whylen, "%s", *text ? text + 5 + strspn(text + 5, " ") : "empty address");
+    free(text);
+    return ok;
+}
+
+static int pm__cmd_point(int argc, char **argv)
+{
+    static const struct option opts[] = {{"plan", required_argument, NULL, 'p'},
+                                         {"async", required_argument, NULL, 'a'},
+                                         {"concurrency", required_argument, NULL, 'c'},
+                                         {"run", required_argument, NULL, 'r'},
+                                         {"io-threads", required_argument, NULL, 'i'},
+                                         {"duration-sec", required_argument, NULL, 'd'},
+                                         {"warmup-iters", required_argument, NULL, 'w'},
+                                         {"timeout-sec", required_argument, NULL, 't'},
+                                         {"vcpus", required_argument, NULL, 'v'},
+                                         {"output-dir", required_argument, NULL, 'o'},
+                                         {"test", required_argument, NULL, 'n'},
+                                         {"ctest-timeout", required_argument, NULL, 'T'},
+                                         {"redis-file", required_argument, NULL, 'R'},
+                                         {NULL, 0, NULL, 0}};
+    pm_point_config cfg = {.async = 1,
+                           .concurrency = 1,
+                           .run_idx = 1,
+                           .io_threads = 1,
+                           .warmup_iters = 100,
+                           .duration_sec = 10,
+                           .timeout_sec = 60,
+                           .echo = true};
+    const char *out = NULL, *redis_file = NULL;
+    double ctest_timeout = 0;
+    int vcpus = 0, c;
+    bool ok = true;
+    while (ok && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            cfg.plan = optarg;
+            break;
+        case 'a':
+            ok = pm_parse_int(optarg, 0, 1, &cfg.async);
+            break;
+        case 'c':
+            ok = pm_parse_int(optarg, 1, 1 << 20, &cfg.concurrency);
+            break;
+        case 'r':
+            ok = pm_parse_int(optarg, 1, 1 << 20, &cfg.run_idx);
+            break;
+        case 'i':
+            ok = pm_parse_int(optarg, 0, 4096, &cfg.io_threads);
+            break;
+        case 'd':
+            ok = pm_parse_double(optarg, 0.001, 86400, &cfg.duration_sec);
+            break;
+        case 'w':
+            ok = pm_parse_int(optarg, 0, 1 << 30, &cfg.warmup_iters);
+            break;
+        case 't':
+            ok = pm_parse_double(optarg, 0.001, 86400, &cfg.timeout_sec);
+            break;
+        case 'v':
+            ok = pm_parse_int(optarg, 1, 4096, &vcpus);
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'n':
+            cfg.test_name = optarg;
+            break;
+        case 'T':
+            ok = pm_parse_double(optarg, 0, 86400, &ctest_timeout);
+            break;
+        case 'R':
+            redis_file = optarg;
+            break;
+        default:
+            return pm__usage("point", "unknown option");
+        }
+    }
+    if (!ok)
+        return pm__usage("point", "bad value for an option");
+    if (!cfg.plan || optind >= argc)
+        return pm__usage("point", "--plan and a command after -- are required");
+    cfg.command = argv + optind;
+    cfg.command_len = (size_t)(argc - optind);
+
+    char err[PM_ERR_LEN];
+    if (!pm_env_double("DURATION_SEC", cfg.duration_sec, 0.001, 86400, &cfg.duration_sec, err,
+                       sizeof err) ||
+        !pm_env_int("WARMUP_ITERS", cfg.warmup_iters, 0, 1 << 30, &cfg.warmup_iters, err,
+                    sizeof err) ||
+        !pm_env_double("TIMEOUT_SEC", cfg.timeout_sec, 0.001, 86400, &cfg.timeout_sec, err,
+                       sizeof err) ||
+        !pm_env_int("VCPUS", vcpus > 0 ? vcpus : pm_nproc(), 1, 4096, &cfg.vcpus, err,
+                    sizeof err)) {
+        fprintf(stderr, "perfmatrix point: %s\n", err);
+        return PM_EXIT_USAGE;
+    }
+    if (ctest_timeout > 0 && cfg.timeout_sec > ctest_timeout - PM_CTEST_MARGIN_SEC) {
+        double clamped = fmax(1.0, ctest_timeout - PM_CTEST_MARGIN_SEC);
+        fprintf(stderr,
+                "perfmatrix point: timeout %gs would outlive CTest's TIMEOUT %gs; using %gs "
+                "(reconfigure with a larger PERF_TIMEOUT_SEC)\n",
+                cfg.timeout_sec, ctest_timeout, clamped);
+        cfg.timeout_sec = clamped;
+    }
+    out = pm__output_dir(out);
+    char sweep[256], dir[PM_PATH_LEN];
+    if (!pm_sweep_current(out, true, sweep, sizeof sweep, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix point: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    snprintf(dir, sizeof dir, "%s/%s", out, sweep);
+
+    char default_name[256], file[256], path[PM_PATH_LEN + 300];
+    snprintf(default_name, sizeof default_name, "%s.%s.c%d.r%d", cfg.plan,
+             cfg.async ? "async" : "sync", cfg.concurrency, cfg.run_idx);
+    if (!cfg.test_name)
+        cfg.test_name = default_name;
+    pm__file_name(cfg.test_name, file, sizeof file);
+    snprintf(path, sizeof path, "%s/%s.json", dir, file);
+
+    pm_row row;
+    pm_point_status status;
+    char addr[256], why[PM_ERR_LEN];
+    if (redis_file && !pm__read_redis(redis_file, addr, sizeof addr, why, sizeof why)) {
+        /* The skip is recorded too, so the report can say why the point is
+         * missing from the table. */
+        pm_row_init(&row);
+        pm_iso_time(row.ts, sizeof row.ts);
+        snprintf(row.plan, sizeof row.plan, "%s", cfg.plan);
+        snprintf(row.test, sizeof row.test, "%s", cfg.test_name);
+        snprintf(row.status, sizeof row.status, "skipped");
+        if (snprintf(row.reason, sizeof row.reason, "%s", why) >= (int)sizeof row.reason)
+            fprintf(stderr, "perfmatrix point: reason shortened: %s\n", why);
+        row.async = cfg.async;
+        row.concurrency = cfg.concurrency;
+        row.run_idx = cfg.run_idx;
+        row.vcpus = cfg.vcpus;
+        status = PM_POINT_SKIPPED;
+    } else {
+        cfg.redis = redis_file ? addr : NULL;
+        if (!pm_point_run(&cfg, &row, &status, err, sizeof err)) {
+            fprintf(stderr, "perfmatrix point: %s\n", err);
+            return PM_EXIT_FAILED;
+        }
+    }
+    cJSON *obj = pm_row_to_json(&row);
+    bool written = obj && pm__write_json(path, obj, err, sizeof err);
+    cJSON_Delete(obj);
+    if (!written) {
+        fprintf(stderr, "perfmatrix point: %s\n", obj ? err : "out of memory");
+        return PM_EXIT_FAILED;
+    }
+    if (!isnan(row.qps))
+        pm_point_print_measurements(&row);
+    printf("perfmatrix point: %s: %s, qps %.6g, p99 %.6g us, rss %ld kB, vcpus %d pinned to %d "
+           "of %d CPUs -> %s\n",
+           cfg.test_name, row.status, row.qps, row.p99_us, row.ru_maxrss, row.vcpus,
+           row.pinned_cpus, row.nproc, path);
+    fflush(stdout);
+    if (status == PM_POINT_SKIPPED) {
+        printf("skipped: %s\n", row.reason);
+        return PM_EXIT_SKIPPED;
+    }
+    if (status == PM_POINT_FAILED) {
+        fprintf(stderr, "perfmatrix point: %s: %s\n", cfg.test_name, row.reason);
+        return PM_EXIT_FAILED;
+    }
+    return PM_EXIT_OK;
+}
+
+static int pm__cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output-dir", required_argument, NULL, 'o'},
+                                         {"sweep", required_argument, NULL, 's'},
+                                         {"in", required_argument, NULL, 'i'},
+                                         {"manifest", required_argument, NULL, 'm'},
+                                         {"slo-p99-us", required_argument, NULL, 'S'},
+                                         {"gnuplot", required_argument, NULL, 'g'},
+                                         {"templates", required_argument, NULL, 't'},
+                                         {"no-plots", no_argument, NULL, 'N'},
+                                         {NULL, 0, NULL, 0}};
+    const char *out = NULL, *sweep = NULL, *manifest = NULL, *gnuplot = "gnuplot";
+    const char *templates = PM_GNUPLOT_DIR;
+    const char *inputs[64];
+    size_t ninputs = 0;
+    double slo = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 's':
+            sweep = optarg;
+            break;
+        case 'i':
+            if (ninputs == sizeof inputs / sizeof inputs[0])
+                return pm__usage("report", "too many --in files");
+            inputs[ninputs++] = optarg;
+            break;
+        case 'm':
+            manifest = optarg;
+            break;
+        case 'S':
+            if (!pm_parse_double(optarg, 0, 1e12, &slo))
+                return pm__usage("report", "--slo-p99-us needs a number of microseconds");
+            break;
+        case 'g':
+            gnuplot = optarg;
+            break;
+        case 't':
+            templates = optarg;
+            break;
+        case 'N':
+            gnuplot = NULL;
+            break;
+        default:
+            return pm__usage("report", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return pm__usage("report", "unexpected argument");
+    char err[PM_ERR_LEN];
+    if (!pm_env_double("P99_SLO_US", slo, 0, 1e12, &slo, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix report: %s\n", err);
+        return PM_EXIT_USAGE;
+    }
+    out = pm__output_dir(out);
+    pm_rows rows = {0};
+    char base[256], name[256];
+    if (ninputs > 0) {
+        /* Merging sweeps (one per vCPU preset, say) makes a comparison with
+         * its own name; the inputs stay untouched. */
+        for (size_t i = 0; i < ninputs; i++) {
+            if (!pm_csv_read(inputs[i], &rows, err, sizeof err)) {
+                fprintf(stderr, "perfmatrix report: %s\n", err);
+                pm_rows_free(&rows);
+                return PM_EXIT_USAGE;
+            }
+        }
+        char ts[32];
+        pm_timestamp(ts, sizeof ts);
+        snprintf(base, sizeof base, "merged_%s", ts);
+        if (!pm_mkdirs(out, err, sizeof err)) {
+            fprintf(stderr, "perfmatrix report: %s\n", err);
+            return PM_EXIT_FAILED;
+        }
+    } else {
+        if (!sweep && !pm_sweep_current(out, false, name, sizeof name, err, sizeof err)) {
+            fprintf(stderr, "perfmatrix report: %s\n", err);
+            return PM_EXIT_FAILED;
+        }
+        snprintf(base, sizeof base, "%s", sweep ? sweep : name);
+        char dir[PM_PATH_LEN];
+        snprintf(dir, sizeof dir, "%s/%s", out, base);
+        if (!pm_sweep_load(dir, &rows, err, sizeof err)) {
+            fprintf(stderr, "perfmatrix report: %s\n", err);
+            pm_rows_free(&rows);
+            return PM_EXIT_FAILED;
+        }
+    }
+    char gp[PM_PATH_LEN];
+    bool have_gnuplot = gnuplot && pm__find_program(gnuplot, gp, sizeof gp);
+    if (gnuplot && !have_gnuplot)
+        printf("perfmatrix report: gnuplot not found as '%s'\n", gnuplot);
+    pm_report_options opt = {.out_dir = out,
+                             .base = base,
+                             .manifest = manifest,
+                             .slo_p99_us = slo,
+                             .gnuplot = have_gnuplot ? gp : NULL,
+                             .templates = templates};
+    bool ok = pm_report_write(&rows, &opt, err, sizeof err);
+    pm_rows_free(&rows);
+    if (!ok) {
+        fprintf(stderr, "perfmatrix report: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    return PM_EXIT_OK;
+}
+
+/* Records an auxiliary result (benchmark or command timing) into the
+ * current sweep when there is one; without a sweep the tags still reach
+ * the dashboard. */
+static void pm__record_aux(const char *out, const char *prefix, const char *name, cJSON *obj)
+{
+    char sweep[256], err[PM_ERR_LEN], file[256], path[PM_PATH_LEN + 600];
+    if (!pm_sweep_current(out, false, sweep, sizeof sweep, err, sizeof err))
+        return;
+    pm__file_name(name, file, sizeof file);
+    snprintf(path, sizeof path, "%s/%s/%s%s.json", out, sweep, prefix, file);
+    if (!pm__write_json(path, obj, err, sizeof err))
+        fprintf(stderr, "perfmatrix: %s\n", err);
+}
+
+static int pm__cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"timeout-sec", required_argument, NULL, 't'},
+                                         {"output-dir", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
+    const char *name = NULL, *out = NULL;
+    double timeout = 120;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c == 'n')
+            name = optarg;
+        else if (c == 't' && pm_parse_double(optarg, 0.001, 86400, &timeout))
+            continue;
+        else if (c == 'o')
+            out = optarg;
+        else
+            return pm__usage("bench", "unknown option or bad value");
+    }
+    if (!name || optind >= argc)
+        return pm__usage("bench", "--name and a command after -- are required");
+    char err[PM_ERR_LEN];
+    pm_child child;
+    if (!pm_run_child(argv + optind, timeout, 0, true, &child, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix bench: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    int rc = child.exit_code;
+    bool timed_out = child.timed_out;
+    const char *start = child.out ? strchr(child.out, '{') : NULL;
+    cJSON *obj = start ? cJSON_Parse(start) : NULL;
+    pm_child_free(&child);
+    if (rc == 77 && !timed_out) {
+        printf("skipped: %s reported a missing prerequisite\n", argv[optind]);
+        cJSON_Delete(obj);
+        return PM_EXIT_SKIPPED;
+    }
+    if (cJSON_IsObject(obj)) {
+        for (const cJSON *it = obj->child; it; it = it->next)
+            if (cJSON_IsNumber(it))
+                pm_print_measurement(it->string, it->valuedouble);
+        cJSON_AddStringToObject(obj, "kind", "bench");
+        cJSON_AddStringToObject(obj, "bench", name);
+        cJSON_AddNumberToObject(obj, "exit_code", rc);
+        cJSON_AddNumberToObject(obj, "timeout_killed", timed_out);
+        pm__record_aux(pm__output_dir(out), "bench_", name, obj);
+    }
+    bool is_obj = cJSON_IsObject(obj);
+    cJSON_Delete(obj);
+    if (timed_out) {
+        fprintf(stderr, "perfmatrix bench: %s: killed after %gs (timeout_killed=1)\n", name,
+                timeout);
+        return PM_EXIT_FAILED;
+    }
+    if (rc != 0 || !is_obj) {
+        fprintf(stderr, "perfmatrix bench: %s: %s\n", name,
+                rc ? "the benchmark exited non-zero" : "no JSON object on stdout");
+        return PM_EXIT_FAILED;
+    }
+    return PM_EXIT_OK;
+}
+
+/* Quotes one word for hyperfine's shell-free command splitting. */
+static void pm__quote(const char *word, char *out, size_t len)
+{
+    size_t o = 0;
+    if (o + 1 < len)
+        out[o++] = '\'';
+    for (const char *p = word; *p && o + 5 < len; p++) {
+        if (*p == '\'') {
+            memcpy(out + o, "'\\''", 4);
+            o += 4;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    if (o + 1 < len)
+        out[o++] = '\'';
+    out[o] = '\0';
+}
+
+static int pm__cmd_command(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},       {"runs", required_argument, NULL, 'r'},
+        {"warmup", required_argument, NULL, 'w'},     {"timeout-sec", required_argument, NULL, 't'},
+        {"output-dir", required_argument, NULL, 'o'}, {"hyperfine", required_argument, NULL, 'h'},
+        {"setup-arg", required_argument, NULL, 's'},  {NULL, 0, NULL, 0}};
+    const char *name = NULL, *out = NULL, *hyperfine = "hyperfine";
+    char *setup[64];
+    size_t nsetup = 0;
+    int runs = 10, warmup = 1, c;
+    double timeout = 120;
+    bool ok = true;
+    while (ok && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            name = optarg;
+            break;
+        case 'r':
+            ok = pm_parse_int(optarg, 2, 1 << 20, &runs);
+            break;
+        case 'w':
+            ok = pm_parse_int(optarg, 0, 1 << 20, &warmup);
+            break;
+        case 't':
+            ok = pm_parse_double(optarg, 0.001, 86400, &timeout);
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            hyperfine = optarg;
+            break;
+        case 's':
+            ok = nsetup + 1 < sizeof setup / sizeof setup[0];
+            if (ok)
+                setup[nsetup++] = optarg;
+            break;
+        default:
+            return pm__usage("command", "unknown option");
+        }
+    }
+    if (!ok)
+        return pm__usage("command", "bad value for an option");
+    if (!name || optind >= argc)
+        return pm__usage("command", "--name and a command after -- are required");
+    char hf[PM_PATH_LEN], err[PM_ERR_LEN];
+    if (!pm__find_program(hyperfine, hf, sizeof hf)) {
+        printf("skipped: hyperfine is not installed\n");
+        return PM_EXIT_SKIPPED;
+    }
+    double start = pm_now();
+    if (nsetup > 0) {
+        setup[nsetup] = NULL;
+        pm_child child;
+        if (!pm_run_child(setup, timeout, 0, true, &child, err, sizeof err)) {
+            fprintf(stderr, "perfmatrix command: setup: %s\n", err);
+            return PM_EXIT_FAILED;
+        }
+        int rc = child.timed_out ? -1 : child.exit_code;
+        pm_child_free(&child);
+        if (rc != 0) {
+            fprintf(stderr, "perfmatrix command: %s: the setup command %s (exit %d)\n", name,
+                    rc < 0 ? "timed out" : "failed", rc);
+            return PM_EXIT_FAILED;
+        }
+    }
+    char cmdline[16384] = "";
+    size_t used = 0;
+    for (int i = optind; i < argc; i++) {
+        char q[4096];
+        pm__quote(argv[i], q, sizeof q);
+        used += (size_t)snprintf(cmdline + used, sizeof cmdline - used, "%s%s",
+                                 i > optind ? " " : "", q);
+    }
+    char json_path[] = "/tmp/perfmatrix-hyperfine-XXXXXX";
+    int fd = mkstemp(json_path);
+    if (fd < 0) {
+        fprintf(stderr, "perfmatrix command: mkstemp: %s\n", strerror(errno));
+        return PM_EXIT_FAILED;
+    }
+    close(fd);
+    char runs_s[16], warm_s[16];
+    snprintf(runs_s, sizeof runs_s, "%d", runs);
+    snprintf(warm_s, sizeof warm_s, "%d", warmup);
+    char *hargv[] = {hf,         "-N",   "--style",       "basic",   "--runs", runs_s,
+                     "--warmup", warm_s, "--export-json", json_path, cmdline,  NULL};
+    pm_child child;
+    double left = timeout - (pm_now() - start);
+    if (!pm_run_child(hargv, left > 1 ? left : 1, 0, true, &child, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix command: %s\n", err);
+        unlink(json_path);
+        return PM_EXIT_FAILED;
+    }
+    int rc = child.exit_code;
+    bool timed_out = child.timed_out;
+    pm_child_free(&child);
+    char *text = pm_read_file(json_path, err, sizeof err);
+    unlink(json_path);
+    cJSON *obj = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cJSON *result = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(obj, "results"), 0);
+    if (timed_out || rc != 0 || !cJSON_IsObject(result)) {
+        fprintf(stderr, "perfmatrix command: %s: %s\n", name,
+                timed_out ? "killed after the timeout (timeout_killed=1)"
+                          : "hyperfine failed or wrote no result");
+        cJSON_Delete(obj);
+        return PM_EXIT_FAILED;
+    }
+    static const char *fields[] = {"mean", "stddev", "median", "min", "max", "user", "system"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(result, fields[i]);
+        char mname[32];
+        snprintf(mname, sizeof mname, "%s_s", fields[i]);
+        if (cJSON_IsNumber(v))
+            pm_print_measurement(mname, v->valuedouble);
+    }
+    cJSON_AddStringToObject(result, "kind", "command");
+    cJSON_AddStringToObject(result, "name", name);
+    pm__record_aux(pm__output_dir(out), "cmd_", name, result);
+    cJSON_Delete(obj);
+    return PM_EXIT_OK;
+}
+
+/* A free TCP port on 127.0.0.1 from the kernel. Another process could take
+ * it before Redis binds; the readiness check below catches that. */
+static int pm__free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+static bool pm__port_answers(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+    if (ok) {
+        char reply[16] = "";
+        ok = write(s, "PING\r\n", 6) == 6 && read(s, reply, sizeof reply - 1) > 0 &&
+             strncmp(reply, "+PONG", 5) == 0;
+    }
+    if (s >= 0)
+        close(s);
+    return ok;
+}
+
+/* The watchdog: a detached process that owns redis-server, reaps it, and
+ * kills it when the sweep's bounded lifetime runs out, so a sweep aborted
+ * before its cleanup never leaves a server behind for long. */
+static void pm__watchdog(char *const argv[], const char *pid_file, const char *log, double life)
+{
+    setsid();
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY);
+    /* CTest waits for the test's output pipes to close; the daemon must not
+     * hold them. */
+    if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+    }
+    if (null >= 0)
+        dup2(null, STDIN_FILENO);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    if (pid < 0)
+        _exit(1);
+    char text[32], err[PM_ERR_LEN];
+    snprintf(text, sizeof text, "%ld\n", (long)pid);
+    if (!pm_write_file_atomic(pid_file, text, err, sizeof err))
+        fprintf(stderr, "%s\n", err);
+    double deadline = pm_now() + life;
+    int status;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (pm_now() > deadline) {
+            fprintf(stderr, "lifetime of %gs over: stopping redis-server\n", life);
+            kill(pid, SIGTERM);
+            sleep(2);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        usleep(100000);
+    }
+    _exit(0);
+}
+
+static int pm__cmd_redis_start(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"server", required_argument, NULL, 's'},       {"addr-file", required_argument, NULL, 'a'},
+        {"pid-file", required_argument, NULL, 'p'},     {"log-file", required_argument, NULL, 'l'},
+        {"lifetime-sec", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+    const char *server = "redis-server", *addr_file = NULL, *pid_file = NULL, *log = NULL;
+    double life = 3600;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c == 's')
+            server = optarg;
+        else if (c == 'a')
+            addr_file = optarg;
+        else if (c == 'p')
+            pid_file = optarg;
+        else if (c == 'l')
+            log = optarg;
+        else if (c == 't' && pm_parse_double(optarg, 1, 7 * 86400, &life))
+            continue;
+        else
+            return pm__usage("redis-start", "unknown option or bad value");
+    }
+    if (!addr_file || !pid_file || !log)
+        return pm__usage("redis-start", "--addr-file, --pid-file and --log-file are required");
+    char path[PM_PATH_LEN], err[PM_ERR_LEN];
+    unlink(pid_file);
+    if (!pm__find_program(server, path, sizeof path)) {
+        /* Not a failure of the fixture: the points that need Redis read the
+         * reason and skip with it. */
+        printf("redis-server is not installed: the points that need it will skip\n");
+        return pm_write_file_atomic(addr_file, "skip: redis-server is not installed\n", err,
+                                    sizeof err)
+                   ? PM_EXIT_OK
+                   : PM_EXIT_FAILED;
+    }
+    unlink(addr_file);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int port = pm__free_port();
+        char port_s[16];
+        snprintf(port_s, sizeof port_s, "%d", port);
+        char *rargv[] = {path, "--port",       port_s, "--bind",      "127.0.0.1", "--save",
+                         "",   "--appendonly", "no",   "--daemonize", "no",        NULL};
+        fflush(stdout);
+        pid_t child = fork();
+        if (child == 0) {
+            /* Double fork: the watchdog is reparented to init and outlives
+             * this test process. */
+            if (fork() == 0)
+                pm__watchdog(rargv, pid_file, log, life);
+            _exit(0);
+        }
+        waitpid(child, NULL, 0);
+        for (int i = 0; i < 100; i++) {
+            if (pm__port_answers(port)) {
+                char addr[64];
+                snprintf(addr, sizeof addr, "127.0.0.1:%d\n", port);
+                if (!pm_write_file_atomic(addr_file, addr, err, sizeof err)) {
+                    fprintf(stderr, "perfmatrix redis-start: %s\n", err);
+                    return PM_EXIT_FAILED;
+                }
+                printf("perfmatrix redis-start: redis-server on 127.0.0.1:%d (lifetime %gs)\n",
+                       port, life);
+                return PM_EXIT_OK;
+            }
+            usleep(50000);
+        }
+        fprintf(stderr, "perfmatrix redis-start: port %d did not answer in 5 s; retrying\n", port);
+    }
+    fprintf(stderr, "perfmatrix redis-start: redis-server did not start (see %s)\n", log);
+    return PM_EXIT_FAILED;
+}
+
+static int pm__cmd_redis_stop(int argc, char **argv)
+{
+    static const struct option opts[] = {{"pid-file", required_argument, NULL, 'p'},
+                                         {NULL, 0, NULL, 0}};
+    const char *pid_file = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c != 'p')
+            return pm__usage("redis-stop", "unknown option");
+        pid_file = optarg;
+    }
+    if (!pid_file)
+        return pm__usage("redis-stop", "--pid-file is required");
+    char err[PM_ERR_LEN];
+    char *text = pm_read_file(pid_file, err, sizeof err);
+    if (!text) {
+        printf("perfmatrix redis-stop: nothing to stop (%s)\n", err);
+        return PM_EXIT_OK;
+    }
+    long pid = strtol(text, NULL, 10);
+    free(text);
+    if (pid <= 1) {
+        fprintf(stderr, "perfmatrix redis-stop: %s: not a process id\n", pid_file);
+        return PM_EXIT_FAILED;
+    }
+    kill((pid_t)pid, SIGTERM);
+    for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
+        usleep(100000);
+    if (kill((pid_t)pid, 0) == 0)
+        kill((pid_t)pid, SIGKILL);
+    unlink(pid_file);
+    printf("perfmatrix redis-stop: stopped redis-server %ld\n", pid);
+    return PM_EXIT_OK;
+}
+
+static int pm__cmd_redis_run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"addr-file", required_argument, NULL, 'a'},
+                                         {"timeout-sec", required_argument, NULL, 't'},
+                                         {NULL, 0, NULL, 0}};
+    const char *addr_file = NULL;
+    double timeout = 60;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c == 'a')
+            addr_file = optarg;
+        else if (c == 't' && pm_parse_double(optarg, 0.001, 86400, &timeout))
+            continue;
+        else
+            return pm__usage("redis-run", "unknown option or bad value");
+    }
+    if (!addr_file || optind >= argc)
+        return pm__usage("redis-run", "--addr-file and a command after -- are required");
+    char addr[256], why[PM_ERR_LEN], err[PM_ERR_LEN];
+    if (!pm__read_redis(addr_file, addr, sizeof addr, why, sizeof why)) {
+        printf("skipped: %s\n", why);
+        return PM_EXIT_SKIPPED;
+    }
+    size_t n = (size_t)(argc - optind);
+    char **cmd = calloc(n + 3, sizeof *cmd);
+    if (!cmd)
+        return PM_EXIT_FAILED;
+    memcpy(cmd, argv + optind, n * sizeof *cmd);
+    cmd[n] = "--redis";
+    cmd[n + 1] = addr;
+    pm_child child;
+    bool started = pm_run_child(cmd, timeout, 0, true, &child, err, sizeof err);
+    free(cmd);
+    if (!started) {
+        fprintf(stderr, "perfmatrix redis-run: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    int rc = child.timed_out ? PM_EXIT_FAILED : child.exit_code;
+    if (child.timed_out)
+        fprintf(stderr, "perfmatrix redis-run: killed after %gs\n", timeout);
+    pm_child_free(&child);
+    return rc;
+}
+
+int pm_main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } cmds[] = {{"setup", pm__cmd_setup},           {"point", pm__cmd_point},
+                {"report", pm__cmd_report},         {"bench", pm__cmd_bench},
+                {"command", pm__cmd_command},       {"redis-start", pm__cmd_redis_start},
+                {"redis-stop", pm__cmd_redis_stop}, {"redis-run", pm__cmd_redis_run}};
+    if (argc < 2) {
+        fprintf(stderr, "usage: perfmatrix setup|point|report|bench|command|redis-start|"
+                        "redis-stop|redis-run [options] [-- command...]\n");
+        return PM_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(argv[1], cmds[i].name) == 0) {
+            optind = 0;
+            opterr = 0;
+            return cmds[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "perfmatrix: unknown subcommand '%s'\n", argv[1]);
+    return PM_EXIT_USAGE;
+}

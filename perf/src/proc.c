@@ -1,0 +1,165 @@
+#include "perfmatrix/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Output beyond this is drained and dropped: results are one JSON object. */
+#define PM__OUT_MAX (8u << 20)
+
+double pm_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int pm_nproc(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return CPU_COUNT(&set);
+}
+
+static void pm__pin(int pin_cpus)
+{
+    cpu_set_t allowed, chosen;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return;
+    CPU_ZERO(&chosen);
+    int taken = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && taken < pin_cpus; cpu++) {
+        if (CPU_ISSET(cpu, &allowed)) {
+            CPU_SET(cpu, &chosen);
+            taken++;
+        }
+    }
+    if (sched_setaffinity(0, sizeof chosen, &chosen) != 0)
+        fprintf(stderr, "perfmatrix: sched_setaffinity(%d CPUs): %s\n", pin_cpus, strerror(errno));
+}
+
+static void pm__append(pm_child *res, const char *buf, size_t n, bool echo)
+{
+    if (echo)
+        fwrite(buf, 1, n, stdout);
+    if (res->out_len + n > PM__OUT_MAX)
+        n = PM__OUT_MAX - res->out_len;
+    memcpy(res->out + res->out_len, buf, n);
+    res->out_len += n;
+    res->out[res->out_len] = '\0';
+}
+
+/* Reaps the child if it has exited; true when it has. */
+static bool pm__reap(pid_t pid, pm_child *res)
+{
+    int status;
+    struct rusage ru;
+    pid_t r = wait4(pid, &status, WNOHANG, &ru);
+    if (r != pid)
+        return false;
+    res->maxrss_kb = ru.ru_maxrss;
+    res->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return true;
+}
+
+bool pm_run_child(char *const argv[], double timeout_sec, int pin_cpus, bool echo, pm_child *res,
+                  char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    res->out = malloc(PM__OUT_MAX + 1);
+    if (!res->out) {
+        snprintf(err, errlen, "%s: out of memory for its output", argv[0]);
+        return false;
+    }
+    res->out[0] = '\0';
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe for %s: %s", argv[0], strerror(errno));
+        pm_child_free(res);
+        return false;
+    }
+    fflush(stdout);
+    double start = pm_now();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork for %s: %s", argv[0], strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        pm_child_free(res);
+        return false;
+    }
+    if (pid == 0) {
+        /* A process group of its own lets the deadline kill every process
+         * the measured program started, not only the first. */
+        setpgid(0, 0);
+        if (pin_cpus > 0)
+            pm__pin(pin_cpus);
+        dup2(fds[1], STDOUT_FILENO);
+        execvp(argv[0], argv);
+        fprintf(stderr, "perfmatrix: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(fds[1]);
+    double deadline = timeout_sec > 0 ? start + timeout_sec : 0;
+    double kill_at = 0;
+    bool pipe_open = true, exited = false;
+    char buf[65536];
+    while (!exited) {
+        int wait_ms = 50;
+        if (pipe_open) {
+            struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+            if (poll(&pfd, 1, wait_ms) > 0) {
+                ssize_t n = read(fds[0], buf, sizeof buf);
+                if (n > 0)
+                    pm__append(res, buf, (size_t)n, echo);
+                else if (n == 0 || errno != EINTR)
+                    pipe_open = false;
+            }
+        } else {
+            usleep(10000);
+        }
+        exited = pm__reap(pid, res);
+        double now = pm_now();
+        if (!exited && deadline > 0 && now >= deadline && !res->timed_out) {
+            res->timed_out = true;
+            kill(-pid, SIGTERM);
+            kill_at = now + PM_KILL_GRACE_SEC;
+        }
+        if (!exited && kill_at > 0 && now >= kill_at) {
+            kill(-pid, SIGKILL);
+            kill_at = 0;
+        }
+    }
+    /* Whatever the child wrote just before exiting is still in the pipe. */
+    if (pipe_open) {
+        fcntl(fds[0], F_SETFL, O_NONBLOCK);
+        ssize_t n;
+        while ((n = read(fds[0], buf, sizeof buf)) > 0)
+            pm__append(res, buf, (size_t)n, echo);
+    }
+    close(fds[0]);
+    if (res->timed_out)
+        kill(-pid, SIGKILL);
+    res->elapsed_sec = pm_now() - start;
+    if (echo)
+        fflush(stdout);
+    return true;
+}
+
+void pm_child_free(pm_child *res)
+{
+    free(res->out);
+    res->out = NULL;
+    res->out_len = 0;
+}

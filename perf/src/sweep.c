@@ -1,0 +1,206 @@
+#include "perfmatrix/sweep.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+bool pm_mkdirs(const char *dir, char *err, size_t errlen)
+{
+    char path[PM_PATH_LEN];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return false;
+    }
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+            return false;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+void pm_timestamp(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(buf, len, "%Y%m%d_%H%M%S", &tm);
+}
+
+void pm_iso_time(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
+}
+
+bool pm_write_file_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+    char tmp[PM_PATH_LEN + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return false;
+    }
+    bool ok = fputs(text, f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return false;
+    }
+    return true;
+}
+
+char *pm_read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    bool failed = ferror(f) || !buf;
+    fclose(f);
+    if (failed) {
+        free(buf);
+        snprintf(err, errlen, "%s: read failed", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+bool pm_sweep_begin(const char *out_dir, char *name, size_t namelen, char *err, size_t errlen)
+{
+    if (!pm_mkdirs(out_dir, err, errlen))
+        return false;
+    char ts[32], path[PM_PATH_LEN];
+    pm_timestamp(ts, sizeof ts);
+    /* Two setups within one second (a quick rerun) get distinct names. */
+    for (int attempt = 1; attempt < 100; attempt++) {
+        if (attempt == 1)
+            snprintf(name, namelen, "sweep_%s", ts);
+        else
+            snprintf(name, namelen, "sweep_%s_%d", ts, attempt);
+        snprintf(path, sizeof path, "%s/%s", out_dir, name);
+        if (mkdir(path, 0777) == 0) {
+            char marker[PM_PATH_LEN], text[256];
+            snprintf(marker, sizeof marker, "%s/.current_sweep", out_dir);
+            snprintf(text, sizeof text, "%s\n", name);
+            return pm_write_file_atomic(marker, text, err, errlen);
+        }
+        if (errno != EEXIST) {
+            snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+            return false;
+        }
+    }
+    snprintf(err, errlen, "%s: too many sweeps named sweep_%s", out_dir, ts);
+    return false;
+}
+
+bool pm_sweep_current(const char *out_dir, bool create, char *name, size_t namelen, char *err,
+                      size_t errlen)
+{
+    char marker[PM_PATH_LEN];
+    snprintf(marker, sizeof marker, "%s/.current_sweep", out_dir);
+    char *text = pm_read_file(marker, err, errlen);
+    if (!text) {
+        if (create)
+            return pm_sweep_begin(out_dir, name, namelen, err, errlen);
+        snprintf(err, errlen, "%s: no sweep recorded (run the setup test first)", marker);
+        return false;
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    bool ok = strncmp(text, "sweep_", 6) == 0 && strchr(text, '/') == NULL;
+    if (ok)
+        snprintf(name, namelen, "%s", text);
+    else
+        snprintf(err, errlen, "%s: '%s' is not a sweep name", marker, text);
+    free(text);
+    return ok;
+}
+
+bool pm_parse_double(const char *text, double min, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (*text == '\0' || *end != '\0' || errno || isnan(v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool pm_parse_int(const char *text, int min, int max, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno || v < min || v > max)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+bool pm_env_double(const char *env, double def, double min, double max, double *out, char *err,
+                   size_t errlen)
+{
+    const char *v = getenv(env);
+    if (!v || *v == '\0') {
+        *out = def;
+        return true;
+    }
+    if (!pm_parse_double(v, min, max, out)) {
+        snprintf(err, errlen, "environment %s='%s': expected a number in [%g, %g]", env, v, min,
+                 max);
+        return false;
+    }
+    return true;
+}
+
+bool pm_env_int(const char *env, int def, int min, int max, int *out, char *err, size_t errlen)
+{
+    const char *v = getenv(env);
+    if (!v || *v == '\0') {
+        *out = def;
+        return true;
+    }
+    if (!pm_parse_int(v, min, max, out)) {
+        snprintf(err, errlen, "environment %s='%s': expected an integer in [%d, %d]", env, v, min,
+                 max);
+        return false;
+    }
+    return true;
+}
