@@ -64,6 +64,16 @@ struct rondo__acc {
     uint32_t pos; /* ring position of slot */
 };
 
+/* What the write path needs of one archive, packed together so that a
+ * write touches few cache lines even with thousands of series open. */
+struct rondo__coarse {
+    double *ring;
+    int64_t ratio; /* resolution / finest resolution */
+    uint32_t rows;
+    rondo_cf cf;
+    struct rondo__acc acc;
+};
+
 struct rondo_series {
     /* Hot fields of the write path first. */
     double *ring0;
@@ -71,17 +81,17 @@ struct rondo_series {
     int64_t t_start; /* the newest finest slot covers [t_start, t_end) */
     int64_t t_end;
     int64_t future_limit; /* writes up to here need no clock read */
-    int64_t max_future;
+    struct rondo__header *hdr;
     uint32_t rows0;
     uint32_t pos0;
     rondo_kind kind;
     bool writable;
-    struct rondo__header *hdr;
     size_t narchives;
+    struct rondo__coarse co[RONDO_MAX_ARCHIVES];
+    /* Cold fields. */
+    int64_t max_future;
     rondo_archive_spec archives[RONDO_MAX_ARCHIVES];
     double *rings[RONDO_MAX_ARCHIVES];
-    int64_t ratio[RONDO_MAX_ARCHIVES]; /* resolution / r0 */
-    struct rondo__acc acc[RONDO_MAX_ARCHIVES];
     void *map;
     size_t map_size;
     rondo_series_id id;

@@ -233,25 +233,25 @@ static void acc_fold(struct rondo__acc *a, double v)
  * check that with fine_holds(). */
 static void rederive(rondo_series *s, size_t i, int64_t c)
 {
-    uint32_t rows = s->archives[i].rows;
+    uint32_t rows = s->co[i].rows;
     struct rondo__acc a = {
-        .slot = c, .end_fine = (c + 1) * s->ratio[i], .pos = rondo__mod(c, rows)};
+        .slot = c, .end_fine = (c + 1) * s->co[i].ratio, .pos = rondo__mod(c, rows)};
     int64_t last0 = s->hdr->last_slot[0];
-    for (int64_t f = c * s->ratio[i]; f < a.end_fine && f < last0; f++) {
+    for (int64_t f = c * s->co[i].ratio; f < a.end_fine && f < last0; f++) {
         double v = s->ring0[rondo__mod(f, s->rows0)];
         if (!isnan(v))
             acc_fold(&a, v);
     }
-    s->rings[i][a.pos] = a.count ? cf_value(&a, s->archives[i].cf) : NAN;
-    if (c == s->acc[i].slot)
-        s->acc[i] = a;
+    s->co[i].ring[a.pos] = a.count ? cf_value(&a, s->co[i].cf) : NAN;
+    if (c == s->co[i].acc.slot)
+        s->co[i].acc = a;
 }
 
 /* Whether every finest slot of coarse slot c of archive i is retained. */
 static bool fine_holds(const rondo_series *s, size_t i, int64_t c)
 {
     int64_t last0 = s->hdr->last_slot[0];
-    return c * s->ratio[i] > last0 - (int64_t)s->rows0;
+    return c * s->co[i].ratio > last0 - (int64_t)s->rows0;
 }
 
 /* Moves coarse archive i forward so that its newest slot contains finest
@@ -259,37 +259,37 @@ static bool fine_holds(const rondo_series *s, size_t i, int64_t c)
  * division. */
 static void coarse_advance(rondo_series *s, size_t i, int64_t f)
 {
-    struct rondo__acc *a = &s->acc[i];
-    uint32_t rows = s->archives[i].rows;
+    struct rondo__acc *a = &s->co[i].acc;
+    uint32_t rows = s->co[i].rows;
     int64_t c;
     uint32_t pos;
-    if (a->slot != RONDO__NO_SLOT && f >= a->end_fine && f < a->end_fine + s->ratio[i]) {
+    if (a->slot != RONDO__NO_SLOT && f >= a->end_fine && f < a->end_fine + s->co[i].ratio) {
         c = a->slot + 1;
         pos = a->pos + 1 == rows ? 0 : a->pos + 1;
-        s->rings[i][pos] = NAN;
+        s->co[i].ring[pos] = NAN;
     } else {
-        c = rondo__floor_div(f, s->ratio[i]);
+        c = rondo__floor_div(f, s->co[i].ratio);
         pos = rondo__mod(c, rows);
         int64_t from = a->slot == RONDO__NO_SLOT ? c : a->slot + 1;
         if (c - from + 1 >= (int64_t)rows)
             from = c - rows + 1;
         for (int64_t k = from; k <= c; k++)
-            s->rings[i][rondo__mod(k, rows)] = NAN;
+            s->co[i].ring[rondo__mod(k, rows)] = NAN;
     }
     ORDERED();
     s->hdr->last_slot[i] = c;
-    *a = (struct rondo__acc){.slot = c, .end_fine = (c + 1) * s->ratio[i], .pos = pos};
+    *a = (struct rondo__acc){.slot = c, .end_fine = (c + 1) * s->co[i].ratio, .pos = pos};
 }
 
 /* Finest slot f closed holding `closed`: fold it into coarse archive i. */
 static inline void close_into(rondo_series *s, size_t i, int64_t f, double closed)
 {
-    struct rondo__acc *a = &s->acc[i];
+    struct rondo__acc *a = &s->co[i].acc;
     if (a->slot == RONDO__NO_SLOT || f >= a->end_fine)
         coarse_advance(s, i, f);
     if (!isnan(closed)) {
         acc_fold(a, closed);
-        s->rings[i][a->pos] = cf_value(a, s->archives[i].cf);
+        s->co[i].ring[a->pos] = cf_value(a, s->co[i].cf);
     }
 }
 
@@ -302,7 +302,7 @@ static void fine_advance(rondo_series *s, int64_t slot)
         double closed = s->ring0[s->pos0];
         for (size_t i = 1; i < s->narchives; i++) {
             close_into(s, i, last, closed);
-            if (slot - 1 >= s->acc[i].end_fine)
+            if (slot - 1 >= s->co[i].acc.end_fine)
                 coarse_advance(s, i, slot - 1);
         }
     }
@@ -393,7 +393,7 @@ static rondo_write_outcome write_slow(rondo_series *s, int64_t t, double v)
     /* A closed slot changed: re-derive the coarse slots that contain it,
      * where the finest archive still holds all of their finer slots. */
     for (size_t i = 1; i < s->narchives; i++) {
-        int64_t c = rondo__floor_div(slot, s->ratio[i]);
+        int64_t c = rondo__floor_div(slot, s->co[i].ratio);
         if (h->last_slot[i] != RONDO__NO_SLOT && c <= h->last_slot[i] && fine_holds(s, i, c))
             rederive(s, i, c);
     }
@@ -456,7 +456,10 @@ static void setup_handle(rondo_series *s)
         s->archives[i] = (rondo_archive_spec){
             h->archives[i].resolution, (uint32_t)h->archives[i].rows, (rondo_cf)h->archives[i].cf};
         s->rings[i] = (double *)((char *)s->map + h->archives[i].offset);
-        s->ratio[i] = h->archives[i].resolution / h->archives[0].resolution;
+        s->co[i].ring = s->rings[i];
+        s->co[i].ratio = h->archives[i].resolution / h->archives[0].resolution;
+        s->co[i].rows = s->archives[i].rows;
+        s->co[i].cf = s->archives[i].cf;
     }
     s->ring0 = s->rings[0];
     s->r0 = s->archives[0].resolution;
@@ -481,17 +484,17 @@ static void setup_handle(rondo_series *s)
      * then weighs that value as one finest slot). */
     for (size_t i = 1; s->writable && i < s->narchives; i++) {
         int64_t c = h->last_slot[i];
-        s->acc[i] = (struct rondo__acc){.slot = c};
+        s->co[i].acc = (struct rondo__acc){.slot = c};
         if (c == RONDO__NO_SLOT)
             continue;
-        s->acc[i].end_fine = (c + 1) * s->ratio[i];
-        s->acc[i].pos = rondo__mod(c, s->archives[i].rows);
+        s->co[i].acc.end_fine = (c + 1) * s->co[i].ratio;
+        s->co[i].acc.pos = rondo__mod(c, s->archives[i].rows);
         if (fine_holds(s, i, c)) {
             rederive(s, i, c);
         } else {
-            double v = s->rings[i][s->acc[i].pos];
+            double v = s->rings[i][s->co[i].acc.pos];
             if (!isnan(v))
-                acc_fold(&s->acc[i], v);
+                acc_fold(&s->co[i].acc, v);
         }
     }
 }
@@ -720,7 +723,9 @@ rondo_status rondo_query(const rondo_series *s, int64_t start, int64_t end, rond
         hi = nplan == 0 ? align_up(hi, r) : align_down(hi, r);
         int64_t lo = align_down(start, r);
         int64_t w = window_start(s, i);
-        if (i + 1 < s->narchives && s->hdr->last_slot[i + 1] != RONDO__NO_SLOT &&
+        /* Only when this archive cannot reach the start and a coarser one
+         * reaches further back does the part stop at a coarser boundary. */
+        if (lo < w && i + 1 < s->narchives && s->hdr->last_slot[i + 1] != RONDO__NO_SLOT &&
             window_start(s, i + 1) < w) {
             int64_t boundary = align_up(w, s->archives[i + 1].resolution);
             lo = boundary > lo ? boundary : lo;
