@@ -201,9 +201,9 @@ static rondo_status load_schema(const char *dir, struct entry **out, size_t *cou
                             "version and series)");
     }
     if (version->valuedouble != 1) {
+        double v = version->valuedouble;
         cJSON_Delete(root);
-        return schema_error(dir, err, "schema version %g, this build reads version 1",
-                            version->valuedouble);
+        return schema_error(dir, err, "schema version %g, this build reads version 1", v);
     }
     size_t n = (size_t)cJSON_GetArraySize(series);
     struct entry *entries = n ? calloc(n, sizeof *entries) : NULL;
@@ -501,7 +501,8 @@ static rondo_status refresh(rondo_store *s, rondo_error *err)
         s->entries = grown;
         s->cap = n;
     }
-    memcpy(s->entries + s->n, fresh + s->n, (n - s->n) * sizeof *fresh);
+    if (n > s->n)
+        memcpy(s->entries + s->n, fresh + s->n, (n - s->n) * sizeof *fresh);
     s->n = n;
     free(fresh);
     return RONDO_OK;
