@@ -140,7 +140,7 @@ bool pm_point_run(const pm_point_config *cfg, pm_row *row, pm_point_status *stat
     row->timeout_killed = child.timed_out;
     row->ru_maxrss = child.maxrss_kb;
 
-    char why[PM_ERR_LEN] = "";
+    char why[200] = "";
     bool parsed = child.out_len > 0 && pm_point_parse_output(child.out, row, why, sizeof why);
     pm_child_free(&child);
     if (row->timeout_killed) {
