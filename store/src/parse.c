@@ -276,7 +276,8 @@ rondo_status rondo_series_id_parse(rondo_series_id *out, const char *text, rondo
 
 static bool needs_quotes(const char *v)
 {
-    if (*v == '\0')
+    /* A bare value starting with '~' would read back as the =~ operator. */
+    if (*v == '\0' || *v == '~')
         return true;
     for (; *v; v++) {
         if (!is_bare_char(*v))

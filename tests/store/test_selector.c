@@ -75,6 +75,10 @@ static void series_keys(void **state)
     assert_string_equal(rondo_series_id_label(&id, "m"), "q");
     assert_null(rondo_series_id_label(&id, "nope"));
     assert_int_equal(rondo_series_id_format(&id, buf, 5), -1);
+    /* A value starting with '~' is quoted, or it would read back as =~. */
+    assert_int_equal(rondo_series_id_parse(&id, "m{a=\"~x\"}", &err), RONDO_OK);
+    assert_true(rondo_series_id_format(&id, buf, sizeof buf) > 0);
+    assert_string_equal(buf, "m{a=\"~x\"}");
     assert_int_equal(rondo_series_id_parse(&id, "cpu{a=1,a=2}", &err), RONDO_ERR_INPUT);
     assert_non_null(strstr(err.message, "appears twice"));
     assert_int_equal(rondo_series_id_parse(&id, "cpu{a!=1}", &err), RONDO_ERR_INPUT);
