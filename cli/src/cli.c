@@ -225,10 +225,11 @@ static void print_table_part(struct rondocli__out *o, const rondo_part *p, size_
                          to, p->count);
     if (index == 0)
         rondocli__out_str(o, "time                  value\n");
-    char line[64];
+    struct rondocli__clock clock = {0, 0, ""};
     int64_t t = p->start;
     for (size_t k = 0; k < p->count; k++, t += p->resolution) {
-        size_t n = rondocli_format_time(t, line);
+        char *line = rondocli__out_reserve(o, 64);
+        size_t n = rondocli__format_time_fast(&clock, t, line);
         line[n++] = ' ';
         line[n++] = ' ';
         if (isnan(p->values[k]))
@@ -236,7 +237,7 @@ static void print_table_part(struct rondocli__out *o, const rondo_part *p, size_
         else
             n += rondocli_format_double(p->values[k], line + n);
         line[n++] = '\n';
-        rondocli__out_write(o, line, n);
+        o->len += n;
     }
 }
 

@@ -31,9 +31,21 @@ size_t rondocli_format_double(double v, char *buf)
      * the correctly rounded quotient of two exact doubles, which is exactly
      * what reading the printed decimal back gives, so the equality test
      * proves the short form round-trips. */
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+        int64_t i = (int64_t)v;
+        size_t n = 0;
+        if (i < 0 || (i == 0 && signbit(v)))
+            buf[n++] = '-';
+        n += put_uint(i < 0 ? (uint64_t)(-i) : (uint64_t)i, buf + n);
+        buf[n] = '\0';
+        return n;
+    }
     if (fabs(v) < 1e9) {
-        double scaled = nearbyint(v * 1e6);
-        int64_t m = (int64_t)scaled;
+        /* Rounding half away from zero by hand avoids a libm call; an
+         * imperfect rounding only means the check below fails over to the
+         * slow path. */
+        double scaled = v * 1e6;
+        int64_t m = (int64_t)(scaled >= 0 ? scaled + 0.5 : scaled - 0.5);
         if ((double)m / 1e6 == v) {
             size_t n = 0;
             uint64_t u = m < 0 ? (uint64_t)(-m) : (uint64_t)m;
@@ -108,6 +120,33 @@ size_t rondocli_format_time(int64_t t, char *buf)
     p[18] = (char)('0' + ss % 10);
     p[19] = 'Z';
     p[20] = '\0';
+    return 20;
+}
+
+size_t rondocli__format_time_fast(struct rondocli__clock *c, int64_t t, char *buf)
+{
+    if (t < c->day_start || t >= c->day_end) {
+        int64_t day = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+        char full[32];
+        if (rondocli_format_time(day * 86400, full) != 20)
+            return rondocli_format_time(t, buf);
+        memcpy(c->date, full, 11);
+        c->day_start = day * 86400;
+        c->day_end = c->day_start + 86400;
+    }
+    uint32_t secs = (uint32_t)(t - c->day_start);
+    uint32_t hh = secs / 3600, mm = secs / 60 % 60, ss = secs % 60;
+    memcpy(buf, c->date, 11);
+    buf[11] = (char)('0' + hh / 10);
+    buf[12] = (char)('0' + hh % 10);
+    buf[13] = ':';
+    buf[14] = (char)('0' + mm / 10);
+    buf[15] = (char)('0' + mm % 10);
+    buf[16] = ':';
+    buf[17] = (char)('0' + ss / 10);
+    buf[18] = (char)('0' + ss % 10);
+    buf[19] = 'Z';
+    buf[20] = '\0';
     return 20;
 }
 
@@ -259,6 +298,13 @@ void rondocli__out_flush(struct rondocli__out *o)
     if (o->len > 0 && fwrite(o->buf, 1, o->len, o->file) != o->len)
         o->failed = true;
     o->len = 0;
+}
+
+char *rondocli__out_reserve(struct rondocli__out *o, size_t n)
+{
+    if (o->len + n > sizeof o->buf)
+        rondocli__out_flush(o);
+    return o->buf + o->len;
 }
 
 void rondocli__out_write(struct rondocli__out *o, const char *s, size_t n)
