@@ -253,15 +253,21 @@ static void print_csv_part(struct rondocli__out *o, const char *key, const rondo
     }
     prefix[plen++] = '"';
     prefix[plen++] = ',';
-    char line[96];
+    char suffix[32];
+    size_t slen = rondocli_format_double((double)p->resolution, suffix + 1) + 1;
+    suffix[0] = ',';
+    suffix[slen++] = '\n';
     int64_t t = p->start;
     for (size_t k = 0; k < p->count; k++, t += p->resolution) {
-        rondocli__out_write(o, prefix, plen);
-        size_t n = (size_t)snprintf(line, sizeof line, "%lld,", (long long)t);
+        /* Times are below 2^41, so they print exactly as integral doubles. */
+        char *line = rondocli__out_reserve(o, plen + slen + 64);
+        memcpy(line, prefix, plen);
+        size_t n = plen + rondocli_format_double((double)t, line + plen);
+        line[n++] = ',';
         if (!isnan(p->values[k]))
             n += rondocli_format_double(p->values[k], line + n);
-        n += (size_t)snprintf(line + n, sizeof line - n, ",%lld\n", (long long)p->resolution);
-        rondocli__out_write(o, line, n);
+        memcpy(line + n, suffix, slen);
+        o->len += n + slen;
     }
 }
 
