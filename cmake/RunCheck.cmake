@@ -1,11 +1,11 @@
 # Runs one program and checks what it did; used by pm_add_cli_test().
 #
 # Inputs (-D): COMMAND, EXIT_CODE, STDOUT_REGEX, STDERR_REGEX,
-# NOT_STDOUT_REGEX (lists joined with \x1f), STDIN_FILE or STDIN.
+# NOT_STDOUT_REGEX (lists joined with @@), STDIN_FILE or STDIN.
 # A program that exits 77 makes this script exit 77 too, so the test skips.
 
 foreach(var COMMAND STDOUT_REGEX STDERR_REGEX NOT_STDOUT_REGEX)
-  string(REPLACE "\x1f" ";" ${var} "${${var}}")
+  string(REPLACE "@@" ";" ${var} "${${var}}")
 endforeach()
 
 set(input_args)

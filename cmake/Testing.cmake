@@ -46,11 +46,11 @@ function(pm_add_cli_test name)
   if(NOT arg_WORKING_DIRECTORY)
     set(arg_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
   endif()
-  # Lists travel to the script with a separator that no regex here uses.
-  string(REPLACE ";" "\x1f" cmd "${arg_COMMAND}")
-  string(REPLACE ";" "\x1f" out "${arg_STDOUT}")
-  string(REPLACE ";" "\x1f" err "${arg_STDERR}")
-  string(REPLACE ";" "\x1f" notout "${arg_NOT_STDOUT}")
+  # Lists travel to the script joined by @@, which no argument here contains.
+  string(REPLACE ";" "@@" cmd "${arg_COMMAND}")
+  string(REPLACE ";" "@@" out "${arg_STDOUT}")
+  string(REPLACE ";" "@@" err "${arg_STDERR}")
+  string(REPLACE ";" "@@" notout "${arg_NOT_STDOUT}")
   add_test(NAME cli.${name}
     COMMAND ${CMAKE_COMMAND}
       "-DCOMMAND=${cmd}" "-DEXIT_CODE=${arg_EXIT_CODE}"

@@ -1,0 +1,164 @@
+/* The schedulers: the async scheduler gives the sync scheduler's response
+ * for every plan, thread count and user, and failures reach the caller. */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rankd/rankd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *run_sync_json(const rankd_plan *plan, uint64_t user, const char *redis)
+{
+    rankd_request *req;
+    rankd_thread_ctx *ctx;
+    rankd_error err;
+    assert_int_equal(rankd_request_create(plan, &req, &err), RANKD_OK);
+    assert_int_equal(rankd_thread_ctx_create(redis, &ctx, &err), RANKD_OK);
+    rankd_request_reset(req, user);
+    int rc = rankd_run_sync(req, ctx);
+    if (rc != RANKD_OK)
+        print_error("%s\n", req->error);
+    assert_int_equal(rc, RANKD_OK);
+    char *json = rankd_response_json(req);
+    rankd_thread_ctx_free(ctx);
+    rankd_request_free(req);
+    return json;
+}
+
+/* Compares sync and async responses for users 0..n-1 of a plan. */
+static void compare_schedulers(const char *plan_name, const char *redis)
+{
+    static const uint32_t cpu[] = {1, 2, 4};
+    rankd_plan *plan;
+    rankd_error err;
+    assert_int_equal(rankd_plan_load_named(RANKD_TEST_PLAN_DIR, plan_name, &plan, &err), RANKD_OK);
+    for (size_t c = 0; c < 3; c++) {
+        rankd_sched_config cfg = {cpu[c], (uint32_t)c + 1, redis, plan->has_io};
+        rankd_sched *sched;
+        assert_int_equal(rankd_sched_create(&cfg, &sched, &err), RANKD_OK);
+        rankd_request *req;
+        assert_int_equal(rankd_request_create(plan, &req, &err), RANKD_OK);
+        for (uint64_t user = 0; user < 12; user++) {
+            char *want = run_sync_json(plan, user, redis);
+            rankd_request_reset(req, user);
+            req->slot = user;
+            assert_int_equal(rankd_run_async(sched, req), RANKD_OK);
+            char *got = rankd_response_json(req);
+            assert_string_equal(got, want);
+            assert_non_null(strstr(got, "\"candidates\":[{"));
+            free(got);
+            free(want);
+        }
+        rankd_request_free(req);
+        rankd_sched_destroy(sched);
+    }
+    rankd_plan_free(plan);
+}
+
+static void test_concat_plan(void **state)
+{
+    compare_schedulers("concat_plan", NULL);
+}
+
+static void test_regex_plan(void **state)
+{
+    compare_schedulers("regex_plan", NULL);
+}
+
+static void test_parallel_sleep_plan(void **state)
+{
+    compare_schedulers("parallel_sleep_plan", NULL);
+}
+
+static void test_overhead_plan(void **state)
+{
+    compare_schedulers("overhead_plan", NULL);
+}
+
+static void test_reels_plan_with_redis(void **state)
+{
+    const char *redis = getenv("RANKD_TEST_REDIS");
+    if (redis == NULL) {
+        print_message("RANKD_TEST_REDIS is not set: run through the Redis fixture\n");
+        skip();
+    }
+    compare_schedulers("reels_plan_a", redis);
+}
+
+/* Distinct candidates, ranked by score: the response is a real ranking. */
+static void test_response_is_ranked(void **state)
+{
+    rankd_plan *plan;
+    rankd_error err;
+    assert_int_equal(rankd_plan_load_named(RANKD_TEST_PLAN_DIR, "regex_plan", &plan, &err),
+                     RANKD_OK);
+    rankd_request *req;
+    rankd_thread_ctx *ctx;
+    assert_int_equal(rankd_request_create(plan, &req, &err), RANKD_OK);
+    assert_int_equal(rankd_thread_ctx_create(NULL, &ctx, &err), RANKD_OK);
+    rankd_request_reset(req, 7);
+    assert_int_equal(rankd_run_sync(req, ctx), RANKD_OK);
+    const rankd_list *out = &req->outputs[plan->sink];
+    assert_int_equal(out->count, 20);
+    for (uint32_t i = 0; i < out->count; i++) {
+        /* regex_plan keeps music/comedy/tech/art titles with an even id. */
+        assert_int_equal(out->items[i].id % 2, 0);
+        assert_null(strstr(out->items[i].title, "news"));
+        if (i > 0) {
+            assert_true(out->items[i - 1].score >= out->items[i].score);
+            assert_true(out->items[i - 1].id != out->items[i].id);
+        }
+    }
+    rankd_thread_ctx_free(ctx);
+    rankd_request_free(req);
+    rankd_plan_free(plan);
+}
+
+/* A Redis node that cannot reach its server fails the request with a
+ * message naming the node, on both schedulers, and nothing hangs. */
+static void test_redis_failure_is_reported(void **state)
+{
+    rankd_plan *plan;
+    rankd_error err;
+    assert_int_equal(rankd_plan_load_named(RANKD_TEST_PLAN_DIR, "reels_plan_a", &plan, &err),
+                     RANKD_OK);
+    rankd_request *req;
+    rankd_thread_ctx *ctx;
+    assert_int_equal(rankd_request_create(plan, &req, &err), RANKD_OK);
+    assert_int_equal(rankd_thread_ctx_create("127.0.0.1:1", &ctx, &err), RANKD_OK);
+    rankd_request_reset(req, 1);
+    assert_int_equal(rankd_run_sync(req, ctx), RANKD_ERUNTIME);
+    assert_non_null(strstr(req->error, "node 'features': redis"));
+
+    rankd_sched_config cfg = {2, 1, "127.0.0.1:1", true};
+    rankd_sched *sched;
+    assert_int_equal(rankd_sched_create(&cfg, &sched, &err), RANKD_OK);
+    for (int i = 0; i < 3; i++) {
+        rankd_request_reset(req, 1);
+        assert_int_equal(rankd_run_async(sched, req), RANKD_ERUNTIME);
+        assert_non_null(strstr(req->error, "node 'features': redis"));
+    }
+    rankd_sched_destroy(sched);
+    rankd_thread_ctx_free(ctx);
+    rankd_request_free(req);
+    rankd_plan_free(plan);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concat_plan),
+        cmocka_unit_test(test_regex_plan),
+        cmocka_unit_test(test_parallel_sleep_plan),
+        cmocka_unit_test(test_overhead_plan),
+        cmocka_unit_test(test_reels_plan_with_redis),
+        cmocka_unit_test(test_response_is_ranked),
+        cmocka_unit_test(test_redis_failure_is_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
