@@ -6,7 +6,6 @@
  * heap of nanosecond deadlines behind one timerfd watched by the loop. */
 #include "internal.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -61,6 +60,7 @@ struct io_loop {
     uint32_t heap_cap;
     redisAsyncContext *redis;
     uint64_t redis_retry_at;
+    char redis_error[128];
 };
 
 struct rankd_io {
@@ -157,6 +157,7 @@ static void redis_connected(const redisAsyncContext *ac, int status)
 {
     io_loop *l = ac->data;
     if (status != REDIS_OK && l->redis == ac) {
+        snprintf(l->redis_error, sizeof l->redis_error, "%s", ac->errstr);
         /* hiredis frees the context after this callback. */
         l->redis = NULL;
         l->redis_retry_at = rankd_now_ns() + REDIS_RETRY_NS;
@@ -172,6 +173,87 @@ static void redis_disconnected(const redisAsyncContext *ac, int status)
     }
 }
 
+/* The glue between hiredis and libuv. The adapter packaged with hiredis
+ * 0.14 returns early when libuv reports a socket error, so a refused
+ * connection never completes and every command waits for its timeout;
+ * this one hands the error to hiredis, which fails the pending commands. */
+typedef struct redis_watch {
+    uv_poll_t poll;
+    redisAsyncContext *ac;
+    int events;
+} redis_watch;
+
+static void redis_watch_cb(uv_poll_t *handle, int status, int events)
+{
+    redis_watch *w = handle->data;
+    if (status < 0)
+        events = w->events;
+    /* Each call may free the context; cleanup then clears w->ac. */
+    if (w->ac != NULL && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(w->ac);
+    if (w->ac != NULL && (events & UV_READABLE))
+        redisAsyncHandleRead(w->ac);
+}
+
+static void redis_watch_update(redis_watch *w, int add, int del)
+{
+    w->events = (w->events | add) & ~del;
+    if (w->events != 0)
+        uv_poll_start(&w->poll, w->events, redis_watch_cb);
+    else
+        uv_poll_stop(&w->poll);
+}
+
+static void redis_add_read(void *data)
+{
+    redis_watch_update(data, UV_READABLE, 0);
+}
+
+static void redis_del_read(void *data)
+{
+    redis_watch_update(data, 0, UV_READABLE);
+}
+
+static void redis_add_write(void *data)
+{
+    redis_watch_update(data, UV_WRITABLE, 0);
+}
+
+static void redis_del_write(void *data)
+{
+    redis_watch_update(data, 0, UV_WRITABLE);
+}
+
+static void redis_watch_free(uv_handle_t *handle)
+{
+    free(handle->data);
+}
+
+static void redis_cleanup(void *data)
+{
+    redis_watch *w = data;
+    w->ac = NULL;
+    uv_close((uv_handle_t *)&w->poll, redis_watch_free);
+}
+
+static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    redis_watch *w = calloc(1, sizeof *w);
+    if (w == NULL || uv_poll_init_socket(loop, &w->poll, ac->c.fd) != 0) {
+        free(w);
+        return -1;
+    }
+    w->poll.data = w;
+    w->ac = ac;
+    ac->ev.data = w;
+    ac->ev.addRead = redis_add_read;
+    ac->ev.delRead = redis_del_read;
+    ac->ev.addWrite = redis_add_write;
+    ac->ev.delWrite = redis_del_write;
+    ac->ev.cleanup = redis_cleanup;
+    return 0;
+}
+
 static void redis_connect(io_loop *l)
 {
     char host[256];
@@ -181,14 +263,15 @@ static void redis_connect(io_loop *l)
         rankd__parse_addr(l->io->redis_addr, host, sizeof host, &port, &err) != RANKD_OK)
         return;
     redisAsyncContext *ac = redisAsyncConnect(host, port);
-    if (ac == NULL || ac->err) {
+    if (ac == NULL || ac->err || redis_attach(ac, &l->loop) != 0) {
+        snprintf(l->redis_error, sizeof l->redis_error, "%s",
+                 ac != NULL && ac->err ? ac->errstr : "out of memory");
         if (ac != NULL)
             redisAsyncFree(ac);
         l->redis_retry_at = rankd_now_ns() + REDIS_RETRY_NS;
         return;
     }
     ac->data = l;
-    redisLibuvAttach(ac, &l->loop);
     redisAsyncSetConnectCallback(ac, redis_connected);
     redisAsyncSetDisconnectCallback(ac, redis_disconnected);
     l->redis = ac;
@@ -200,7 +283,11 @@ static void redis_start(io_loop *l, rankd_request *req, uint32_t node)
     if (l->redis == NULL && rankd_now_ns() >= l->redis_retry_at)
         redis_connect(l);
     if (l->redis == NULL) {
-        rankd__redis_apply(req, node, NULL, "not connected");
+        char why[160];
+        snprintf(why, sizeof why, "%s: not connected (%s)",
+                 l->io->redis_addr != NULL ? l->io->redis_addr : "redis",
+                 l->redis_error[0] ? l->redis_error : "no address");
+        rankd__redis_apply(req, node, NULL, why);
         node_done(l, req, node);
         return;
     }

@@ -1,10 +1,11 @@
 /* Bench mode's accounting: measured requests are counted exactly, warm-up
  * is excluded, failures are counted and never dropped. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "rankd/bench.h"
 #include "rankd/options.h"

@@ -1,9 +1,10 @@
 /* The log-linear histogram: 3 significant digits from 1 us to 60 s. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "rankd/histogram.h"
 

@@ -1,10 +1,11 @@
 /* Plan validation: every kind of bad plan is rejected with RANKD_EINPUT and
  * a message naming the file, the node and the field. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "rankd/rankd.h"
 
