@@ -676,7 +676,9 @@ static void pm__watchdog(char *const argv[], const char *pid_file, const char *l
 {
     setsid();
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int null = open("/dev/null", O_RDONLY);
+    int null = open("/dev/null", O_RDWR);
+    if (fd < 0)
+        fd = null;
     /* CTest waits for the test's output pipes to close; the daemon must not
      * hold them. */
     if (fd >= 0) {
@@ -739,6 +741,22 @@ static int pm__cmd_redis_start(int argc, char **argv)
     if (!addr_file || !pid_file || !log)
         return pm__usage("redis-start", "--addr-file, --pid-file and --log-file are required");
     char path[PM_PATH_LEN], err[PM_ERR_LEN];
+    /* The files' directories may not exist yet in a fresh build tree; the
+     * watchdog could not open its log there and would keep CTest's output
+     * pipe open until its lifetime ran out. */
+    const char *files[] = {addr_file, pid_file, log};
+    for (size_t i = 0; i < 3; i++) {
+        char dir[PM_PATH_LEN];
+        snprintf(dir, sizeof dir, "%s", files[i]);
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL && slash != dir) {
+            *slash = '\0';
+            if (!pm_mkdirs(dir, err, sizeof err)) {
+                fprintf(stderr, "perfmatrix redis-start: %s\n", err);
+                return PM_EXIT_FAILED;
+            }
+        }
+    }
     unlink(pid_file);
     if (!pm__find_program(server, path, sizeof path)) {
         /* Not a failure of the fixture: the points that need Redis read the
