@@ -18,3 +18,11 @@ if(PERFMATRIX_SANITIZE)
   add_compile_options(${_pm_sanitize})
   add_link_options(${_pm_sanitize})
 endif()
+
+# The fuzz build instruments every library for coverage, not only the fuzz
+# targets' own files: otherwise libFuzzer sees nothing inside the parsers.
+# Only the fuzz_<name> programs link libFuzzer itself (pm_add_fuzzer).
+if(PERFMATRIX_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

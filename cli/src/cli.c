@@ -6,17 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-void rondocli__error(rondo_error *err, rondo_status status, const char *fmt, ...)
-{
-    if (err == NULL)
-        return;
-    err->status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
 int rondocli_exit_code(rondo_status status)
 {
     switch (status) {
@@ -157,7 +146,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct opt *opts, s
                     o = &opts[k];
             }
             if (o == NULL || arg[1] != '-') {
-                rondocli__error(err, RONDO_ERR_INPUT,
+                rondo_error_set(err, RONDO_ERR_INPUT,
                                 "%s: unknown option '%s' (see rondo-cli %s --help)", a->command,
                                 arg, a->command);
                 return -1;
@@ -169,17 +158,17 @@ static int parse_args(int argc, char **argv, struct args *a, struct opt *opts, s
                 } else if (i + 1 < argc) {
                     value = argv[++i];
                 } else {
-                    rondocli__error(err, RONDO_ERR_INPUT, "%s: option --%s needs a value",
+                    rondo_error_set(err, RONDO_ERR_INPUT, "%s: option --%s needs a value",
                                     a->command, o->name);
                     return -1;
                 }
             } else if (eq != NULL) {
-                rondocli__error(err, RONDO_ERR_INPUT, "%s: option --%s takes no value", a->command,
+                rondo_error_set(err, RONDO_ERR_INPUT, "%s: option --%s takes no value", a->command,
                                 o->name);
                 return -1;
             }
             if (o->count == sizeof o->values / sizeof o->values[0]) {
-                rondocli__error(err, RONDO_ERR_INPUT, "%s: option --%s given too often", a->command,
+                rondo_error_set(err, RONDO_ERR_INPUT, "%s: option --%s given too often", a->command,
                                 o->name);
                 return -1;
             }
@@ -188,7 +177,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct opt *opts, s
             continue;
         }
         if (a->npositional == max_positional) {
-            rondocli__error(err, RONDO_ERR_INPUT,
+            rondo_error_set(err, RONDO_ERR_INPUT,
                             "%s: unexpected argument '%s' (see rondo-cli %s "
                             "--help)",
                             a->command, arg, a->command);
@@ -324,7 +313,7 @@ static int cmd_query(struct args *a, struct opt *opts, struct rondocli__out *o, 
     if (opts[0].value && (rc = rondocli_parse_range(opts[0].value, &range, err)) != RONDO_OK)
         return rc;
     if (opts[2].value && !rondocli_parse_format(opts[2].value, &format)) {
-        rondocli__error(err, RONDO_ERR_INPUT, "query: bad format '%s': expected table, csv or json",
+        rondo_error_set(err, RONDO_ERR_INPUT, "query: bad format '%s': expected table, csv or json",
                         opts[2].value);
         return RONDO_ERR_INPUT;
     }
@@ -354,7 +343,7 @@ static int cmd_query(struct args *a, struct opt *opts, struct rondocli__out *o, 
         nm++;
     }
     if (rc == RONDO_OK && nm == 0) {
-        rondocli__error(err, RONDO_ERR_NOT_FOUND, "no such series: %s in store %s",
+        rondo_error_set(err, RONDO_ERR_NOT_FOUND, "no such series: %s in store %s",
                         a->positional[1], a->positional[0]);
         rc = RONDO_ERR_NOT_FOUND;
     }
@@ -425,7 +414,7 @@ static int cmd_info(struct args *a, struct opt *opts, struct rondocli__out *o, r
     rondocli_format format = RONDOCLI_TABLE;
     if (opts[0].value &&
         (!rondocli_parse_format(opts[0].value, &format) || format == RONDOCLI_CSV)) {
-        rondocli__error(err, RONDO_ERR_INPUT, "info: bad format '%s': expected table or json",
+        rondo_error_set(err, RONDO_ERR_INPUT, "info: bad format '%s': expected table or json",
                         opts[0].value);
         return RONDO_ERR_INPUT;
     }
@@ -524,7 +513,7 @@ static int cmd_create(struct args *a, struct opt *opts, struct rondocli__out *o,
     rondo_status rc;
     rondo_cf cf = kind == RONDO_COUNTER ? RONDO_CF_SUM : RONDO_CF_AVG;
     if (opts[1].count > RONDO_MAX_ARCHIVES) {
-        rondocli__error(err, RONDO_ERR_INPUT, "create: at most %d archives", RONDO_MAX_ARCHIVES);
+        rondo_error_set(err, RONDO_ERR_INPUT, "create: at most %d archives", RONDO_MAX_ARCHIVES);
         return RONDO_ERR_INPUT;
     }
     for (size_t i = 0; i < opts[1].count; i++) {
@@ -534,7 +523,7 @@ static int cmd_create(struct args *a, struct opt *opts, struct rondocli__out *o,
     if (n == 0)
         n = rondo_default_archives(kind, archives);
     if (a->npositional < 2 && opts[1].count + (opts[0].value != NULL) > 0) {
-        rondocli__error(err, RONDO_ERR_INPUT, "create: --counter and --archive need a <series>");
+        rondo_error_set(err, RONDO_ERR_INPUT, "create: --counter and --archive need a <series>");
         return RONDO_ERR_INPUT;
     }
     rondo_series_id id;
@@ -594,7 +583,7 @@ static int cmd_record(struct args *a, struct opt *opts, struct rondocli__out *o,
     if (rc == RONDO_OK) {
         rondo_series_get_info(s, &info);
         if (info.kind != kind) {
-            rondocli__error(err, RONDO_ERR_INPUT, "record: series %s is a %s%s", info.key,
+            rondo_error_set(err, RONDO_ERR_INPUT, "record: series %s is a %s%s", info.key,
                             rondo_kind_name(info.kind),
                             kind == RONDO_COUNTER ? ", but --counter was given"
                                                   : "; pass --counter to add to it");
@@ -610,7 +599,7 @@ static int cmd_record(struct args *a, struct opt *opts, struct rondocli__out *o,
         };
         rondo_write_outcome w = rondo_write(s, t, value);
         if (w != RONDO_WRITE_APPLIED && w != RONDO_WRITE_LATE) {
-            rondocli__error(err, RONDO_ERR_INPUT, "record: sample at %lld for %s refused: %s",
+            rondo_error_set(err, RONDO_ERR_INPUT, "record: sample at %lld for %s refused: %s",
                             (long long)t, info.key, why[w]);
             rc = RONDO_ERR_INPUT;
         }

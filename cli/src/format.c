@@ -175,7 +175,7 @@ rondo_status rondocli_parse_time(const char *text, int64_t now, int64_t *out, ro
         int64_t d = 0;
         rondo_error sub;
         if (rondo_duration_parse(rel, &d, &sub) != RONDO_OK || d > now) {
-            rondocli__error(err, RONDO_ERR_INPUT,
+            rondo_error_set(err, RONDO_ERR_INPUT,
                             "bad time '%.100s': expected Unix seconds, now, now-<duration> or "
                             "-<duration> (%.200s)",
                             text, d > now ? "before 1970" : sub.message);
@@ -188,7 +188,7 @@ rondo_status rondocli_parse_time(const char *text, int64_t now, int64_t *out, ro
     errno = 0;
     long long v = strtoll(text, &end, 10);
     if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || v > RONDO_TIME_MAX) {
-        rondocli__error(err, RONDO_ERR_INPUT,
+        rondo_error_set(err, RONDO_ERR_INPUT,
                         "bad time '%.100s' at column %zu: expected Unix seconds, now, "
                         "now-<duration> or -<duration>",
                         text, (size_t)(text[0] < '0' || text[0] > '9' ? 1 : end - text + 1));
@@ -217,14 +217,14 @@ rondo_status rondocli_parse_archive(const char *text, rondo_cf default_cf, rondo
 {
     char buf[64];
     if (strlen(text) >= sizeof buf) {
-        rondocli__error(err, RONDO_ERR_INPUT, "bad archive '%.100s': too long", text);
+        rondo_error_set(err, RONDO_ERR_INPUT, "bad archive '%.100s': too long", text);
         return RONDO_ERR_INPUT;
     }
     strcpy(buf, text);
     char *rows = strchr(buf, ':');
     char *cf = rows ? strchr(rows + 1, ':') : NULL;
     if (rows == NULL) {
-        rondocli__error(err, RONDO_ERR_INPUT,
+        rondo_error_set(err, RONDO_ERR_INPUT,
                         "bad archive '%s': expected RESOLUTION:ROWS[:CF], e.g. 1s:3600 or "
                         "10s:1d:max",
                         text);
@@ -236,7 +236,7 @@ rondo_status rondocli_parse_archive(const char *text, rondo_cf default_cf, rondo
     rondo_error sub;
     int64_t res;
     if (rondo_duration_parse(buf, &res, &sub) != RONDO_OK) {
-        rondocli__error(err, RONDO_ERR_INPUT, "bad archive '%s': resolution: %.300s", text,
+        rondo_error_set(err, RONDO_ERR_INPUT, "bad archive '%s': resolution: %.300s", text,
                         sub.message);
         return RONDO_ERR_INPUT;
     }
@@ -244,7 +244,7 @@ rondo_status rondocli_parse_archive(const char *text, rondo_cf default_cf, rondo
     if (!parse_count(rows, strlen(rows), &count)) {
         int64_t span;
         if (rondo_duration_parse(rows, &span, &sub) != RONDO_OK) {
-            rondocli__error(err, RONDO_ERR_INPUT,
+            rondo_error_set(err, RONDO_ERR_INPUT,
                             "bad archive '%s': rows must be a count or a duration (%.300s)", text,
                             sub.message);
             return RONDO_ERR_INPUT;
@@ -252,7 +252,7 @@ rondo_status rondocli_parse_archive(const char *text, rondo_cf default_cf, rondo
         count = (uint64_t)((span + res - 1) / res);
     }
     if (count < 1 || count > RONDO_MAX_ROWS) {
-        rondocli__error(err, RONDO_ERR_INPUT, "bad archive '%s': %llu rows, must be 1 to %u", text,
+        rondo_error_set(err, RONDO_ERR_INPUT, "bad archive '%s': %llu rows, must be 1 to %u", text,
                         (unsigned long long)count, RONDO_MAX_ROWS);
         return RONDO_ERR_INPUT;
     }
@@ -260,7 +260,7 @@ rondo_status rondocli_parse_archive(const char *text, rondo_cf default_cf, rondo
     out->rows = (uint32_t)count;
     out->cf = default_cf;
     if (cf != NULL && !rondo_cf_parse(cf, &out->cf)) {
-        rondocli__error(err, RONDO_ERR_INPUT,
+        rondo_error_set(err, RONDO_ERR_INPUT,
                         "bad archive '%s': consolidation '%s' is not avg, min, max, last or sum",
                         text, cf);
         return RONDO_ERR_INPUT;
@@ -274,7 +274,7 @@ rondo_status rondocli_parse_value(const char *text, double *out, rondo_error *er
     errno = 0;
     double v = strtod(text, &end);
     if (end == text || *end != '\0' || !isfinite(v) || errno == ERANGE) {
-        rondocli__error(err, RONDO_ERR_INPUT, "bad value '%.100s': expected a finite number", text);
+        rondo_error_set(err, RONDO_ERR_INPUT, "bad value '%.100s': expected a finite number", text);
         return RONDO_ERR_INPUT;
     }
     *out = v;

@@ -35,7 +35,4 @@ struct rondocli__clock {
 
 size_t rondocli__format_time_fast(struct rondocli__clock *c, int64_t t, char *buf);
 
-void rondocli__error(rondo_error *err, rondo_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif

@@ -185,41 +185,46 @@ static void worker_sleep(worker *w)
     atomic_fetch_sub_explicit(&s->sleepers, 1, memory_order_relaxed);
 }
 
-static void dispatch_ready(worker *w, rankd_sched *s, rankd_request *req, uint32_t node);
+/* Completes a node: the sink finishes the request; ready I/O successors go
+ * to the request's loop; ready CPU successors are queued on q, except the
+ * first when keep_first, which is returned for the caller to run itself
+ * (UINT32_MAX when there is none). */
+static uint32_t node_complete(rankd_sched *s, rankd_request *req, uint32_t node, task_queue *q,
+                              bool keep_first)
+{
+    const rankd_plan *plan = req->plan;
+    if (node == plan->sink) {
+        req->on_done(req, req->done_arg);
+        return UINT32_MAX;
+    }
+    const rankd_node *n = &plan->nodes[node];
+    uint32_t next = UINT32_MAX;
+    bool queued = false;
+    for (uint32_t k = 0; k < n->n_succ; k++) {
+        uint32_t succ = n->succ[k];
+        if (atomic_fetch_sub_explicit(&req->pending[succ], 1, memory_order_acq_rel) != 1)
+            continue;
+        if (rankd_op_is_io(plan->nodes[succ].op)) {
+            rankd__io_submit(s->io, req, succ);
+        } else if (keep_first && next == UINT32_MAX) {
+            next = succ;
+        } else {
+            queue_push(q, (task){req, succ});
+            queued = true;
+        }
+    }
+    if (queued)
+        sched_notify(s);
+    return next;
+}
 
 /* Runs a node and then, on this thread, its first ready successor, and so
  * on down the chain. Other ready successors go to this worker's queue. */
 static void run_chain(worker *w, rankd_request *req, uint32_t node)
 {
-    rankd_sched *s = w->sched;
-    const rankd_plan *plan = req->plan;
-    for (;;) {
+    while (node != UINT32_MAX) {
         rankd_node_run(req, node, w->ctx);
-        const rankd_node *n = &plan->nodes[node];
-        if (node == plan->sink) {
-            req->on_done(req, req->done_arg);
-            return;
-        }
-        uint32_t next = UINT32_MAX;
-        bool queued = false;
-        for (uint32_t k = 0; k < n->n_succ; k++) {
-            uint32_t succ = n->succ[k];
-            if (atomic_fetch_sub_explicit(&req->pending[succ], 1, memory_order_acq_rel) != 1)
-                continue;
-            if (rankd_op_is_io(plan->nodes[succ].op)) {
-                rankd__io_submit(s->io, req, succ);
-            } else if (next == UINT32_MAX) {
-                next = succ;
-            } else {
-                queue_push(&w->local, (task){req, succ});
-                queued = true;
-            }
-        }
-        if (queued)
-            sched_notify(s);
-        if (next == UINT32_MAX)
-            return;
-        node = next;
+        node = node_complete(w->sched, req, node, &w->local, true);
     }
 }
 
@@ -286,26 +291,7 @@ void rankd_sched_submit(rankd_sched *s, rankd_request *req)
 static void io_node_done(void *arg, rankd_request *req, uint32_t node)
 {
     rankd_sched *s = arg;
-    const rankd_plan *plan = req->plan;
-    if (node == plan->sink) {
-        req->on_done(req, req->done_arg);
-        return;
-    }
-    const rankd_node *n = &plan->nodes[node];
-    bool queued = false;
-    for (uint32_t k = 0; k < n->n_succ; k++) {
-        uint32_t succ = n->succ[k];
-        if (atomic_fetch_sub_explicit(&req->pending[succ], 1, memory_order_acq_rel) != 1)
-            continue;
-        if (rankd_op_is_io(plan->nodes[succ].op)) {
-            rankd__io_submit(s->io, req, succ);
-        } else {
-            queue_push(&s->inject, (task){req, succ});
-            queued = true;
-        }
-    }
-    if (queued)
-        sched_notify(s);
+    node_complete(s, req, node, &s->inject, false);
 }
 
 int rankd_sched_create(const rankd_sched_config *cfg, rankd_sched **out, rankd_error *err)

@@ -99,9 +99,6 @@ struct rondo_series {
     char *path;
 };
 
-void rondo__set_error(rondo_error *err, rondo_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 uint32_t rondo__crc32(const void *data, size_t len);
 
 /* Floor division and a non-negative modulo, for slot arithmetic on times

@@ -27,8 +27,8 @@ static rondo_status parse_fail(struct parser *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    rondo__set_error(p->err, RONDO_ERR_INPUT, "bad %s at column %zu: %s (in '%.200s')", p->what,
-                     p->pos + 1, what, p->text);
+    rondo_error_set(p->err, RONDO_ERR_INPUT, "bad %s at column %zu: %s (in '%.200s')", p->what,
+                    p->pos + 1, what, p->text);
     return RONDO_ERR_INPUT;
 }
 
@@ -227,10 +227,10 @@ rondo_status rondo_series_id_parse(rondo_series_id *out, const char *text, rondo
     if (st != RONDO_OK)
         return st;
     if (sel.name == NULL) {
-        rondo__set_error(err, RONDO_ERR_INPUT,
-                         "bad series at column 1: a series needs a metric "
-                         "name (in '%.200s')",
-                         text);
+        rondo_error_set(err, RONDO_ERR_INPUT,
+                        "bad series at column 1: a series needs a metric "
+                        "name (in '%.200s')",
+                        text);
         return RONDO_ERR_INPUT;
     }
     /* Re-point the strings into the series' own storage. */
@@ -240,16 +240,16 @@ rondo_status rondo_series_id_parse(rondo_series_id *out, const char *text, rondo
     for (size_t i = 0; i < sel.nmatchers; i++) {
         const rondo_matcher *m = &sel.matchers[i];
         if (m->op != RONDO_MATCH_EQ) {
-            rondo__set_error(err, RONDO_ERR_INPUT,
-                             "bad series: label '%s' uses '!=', a series key only takes '=' "
-                             "(in '%.200s')",
-                             m->name, text);
+            rondo_error_set(err, RONDO_ERR_INPUT,
+                            "bad series: label '%s' uses '!=', a series key only takes '=' "
+                            "(in '%.200s')",
+                            m->name, text);
             return RONDO_ERR_INPUT;
         }
         if (m->value[0] == '\0') {
-            rondo__set_error(err, RONDO_ERR_INPUT,
-                             "bad series: label '%s' has an empty value (in '%.200s')", m->name,
-                             text);
+            rondo_error_set(err, RONDO_ERR_INPUT,
+                            "bad series: label '%s' has an empty value (in '%.200s')", m->name,
+                            text);
             return RONDO_ERR_INPUT;
         }
         out->labels[i].name = out->storage + (m->name - sel.storage);
@@ -258,17 +258,17 @@ rondo_status rondo_series_id_parse(rondo_series_id *out, const char *text, rondo
     qsort(out->labels, out->nlabels, sizeof out->labels[0], label_cmp);
     for (size_t i = 1; i < out->nlabels; i++) {
         if (strcmp(out->labels[i - 1].name, out->labels[i].name) == 0) {
-            rondo__set_error(err, RONDO_ERR_INPUT,
-                             "bad series: label '%s' appears twice (in '%.200s')",
-                             out->labels[i].name, text);
+            rondo_error_set(err, RONDO_ERR_INPUT,
+                            "bad series: label '%s' appears twice (in '%.200s')",
+                            out->labels[i].name, text);
             return RONDO_ERR_INPUT;
         }
     }
     char canonical[RONDO_MAX_KEY + 1];
     if (rondo_series_id_format(out, canonical, sizeof canonical) < 0) {
-        rondo__set_error(err, RONDO_ERR_INPUT,
-                         "bad series: its canonical key is longer than %d bytes (in '%.200s')",
-                         RONDO_MAX_KEY, text);
+        rondo_error_set(err, RONDO_ERR_INPUT,
+                        "bad series: its canonical key is longer than %d bytes (in '%.200s')",
+                        RONDO_MAX_KEY, text);
         return RONDO_ERR_INPUT;
     }
     return RONDO_OK;
@@ -358,23 +358,23 @@ rondo_status rondo_duration_parse(const char *text, int64_t *seconds, rondo_erro
     size_t pos = 0;
     int64_t total = 0;
     if (text[0] == '\0') {
-        rondo__set_error(err, RONDO_ERR_INPUT, "bad duration '' at column 1: empty");
+        rondo_error_set(err, RONDO_ERR_INPUT, "bad duration '' at column 1: empty");
         return RONDO_ERR_INPUT;
     }
     while (text[pos] != '\0') {
         if (text[pos] < '0' || text[pos] > '9') {
-            rondo__set_error(err, RONDO_ERR_INPUT,
-                             "bad duration '%.100s' at column %zu: expected a number "
-                             "(durations look like 90s, 5m, 1h30m, 2d, 1w)",
-                             text, pos + 1);
+            rondo_error_set(err, RONDO_ERR_INPUT,
+                            "bad duration '%.100s' at column %zu: expected a number "
+                            "(durations look like 90s, 5m, 1h30m, 2d, 1w)",
+                            text, pos + 1);
             return RONDO_ERR_INPUT;
         }
         int64_t number = 0;
         while (text[pos] >= '0' && text[pos] <= '9') {
             number = number * 10 + (text[pos] - '0');
             if (number > RONDO_TIME_MAX) {
-                rondo__set_error(err, RONDO_ERR_INPUT,
-                                 "bad duration '%.100s' at column %zu: too large", text, pos + 1);
+                rondo_error_set(err, RONDO_ERR_INPUT,
+                                "bad duration '%.100s' at column %zu: too large", text, pos + 1);
                 return RONDO_ERR_INPUT;
             }
             pos++;
@@ -385,23 +385,23 @@ rondo_status rondo_duration_parse(const char *text, int64_t *seconds, rondo_erro
                 scale = units[i].seconds;
         }
         if (scale == 0) {
-            rondo__set_error(err, RONDO_ERR_INPUT,
-                             "bad duration '%.100s' at column %zu: expected a unit s, m, h, d "
-                             "or w after the number",
-                             text, pos + 1);
+            rondo_error_set(err, RONDO_ERR_INPUT,
+                            "bad duration '%.100s' at column %zu: expected a unit s, m, h, d "
+                            "or w after the number",
+                            text, pos + 1);
             return RONDO_ERR_INPUT;
         }
         pos++;
         if (number > (RONDO_TIME_MAX - total) / scale) {
-            rondo__set_error(err, RONDO_ERR_INPUT, "bad duration '%.100s' at column %zu: too large",
-                             text, pos);
+            rondo_error_set(err, RONDO_ERR_INPUT, "bad duration '%.100s' at column %zu: too large",
+                            text, pos);
             return RONDO_ERR_INPUT;
         }
         total += number * scale;
     }
     if (total == 0) {
-        rondo__set_error(err, RONDO_ERR_INPUT,
-                         "bad duration '%.100s' at column 1: must be positive", text);
+        rondo_error_set(err, RONDO_ERR_INPUT, "bad duration '%.100s' at column 1: must be positive",
+                        text);
         return RONDO_ERR_INPUT;
     }
     *seconds = total;

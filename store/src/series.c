@@ -64,8 +64,8 @@ static rondo_status write_all(int fd, const void *buf, size_t len, off_t off, co
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            rondo__set_error(err, RONDO_ERR_IO, "cannot write %s: %s", path,
-                             n < 0 ? strerror(errno) : "short write");
+            rondo_error_set(err, RONDO_ERR_IO, "cannot write %s: %s", path,
+                            n < 0 ? strerror(errno) : "short write");
             return RONDO_ERR_IO;
         }
         p += n;
@@ -84,7 +84,7 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
         return st;
     char key[RONDO_MAX_KEY + 1];
     if (rondo_series_id_format(id, key, sizeof key) < 0) {
-        rondo__set_error(err, RONDO_ERR_INPUT, "series key too long");
+        rondo_error_set(err, RONDO_ERR_INPUT, "series key too long");
         return RONDO_ERR_INPUT;
     }
     struct rondo__header *h = malloc(sizeof *h);
@@ -92,7 +92,7 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
     if (h == NULL || nans == NULL) {
         free(h);
         free(nans);
-        rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory creating %s", path);
+        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory creating %s", path);
         return RONDO_ERR_NOMEM;
     }
     fill_header(h, key, kind, archives, narchives);
@@ -100,7 +100,7 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
         nans[i] = NAN;
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot create %s: %s", path, strerror(errno));
         free(h);
         free(nans);
         return RONDO_ERR_IO;
@@ -109,8 +109,8 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
      * never hit a full disk, which would arrive as SIGBUS instead of an error. */
     int rc = posix_fallocate(fd, 0, (off_t)h->file_size);
     if (rc != 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot reserve %llu bytes for %s: %s",
-                         (unsigned long long)h->file_size, path, strerror(rc));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot reserve %llu bytes for %s: %s",
+                        (unsigned long long)h->file_size, path, strerror(rc));
         st = RONDO_ERR_IO;
     }
     for (size_t off = RONDO__HEADER_SIZE; st == RONDO_OK && off < h->file_size; off += 65536) {
@@ -120,7 +120,7 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
     if (st == RONDO_OK)
         st = write_all(fd, h, sizeof *h, 0, path, err);
     if (st == RONDO_OK && fsync(fd) != 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot fsync %s: %s", path, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot fsync %s: %s", path, strerror(errno));
         st = RONDO_ERR_IO;
     }
     close(fd);
@@ -138,7 +138,7 @@ static rondo_status validate(const struct rondo__header *h, uint64_t size, const
     do {                                                                                           \
         char why_[300];                                                                            \
         snprintf(why_, sizeof why_, __VA_ARGS__);                                                  \
-        rondo__set_error(err, RONDO_ERR_CORRUPT, "%s: %s", path, why_);                            \
+        rondo_error_set(err, RONDO_ERR_CORRUPT, "%s: %s", path, why_);                             \
         return RONDO_ERR_CORRUPT;                                                                  \
     } while (0)
     if (size < RONDO__HEADER_SIZE)
@@ -506,26 +506,26 @@ rondo_status rondo_series_open_file(rondo_series **out, const char *path, bool w
     int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        rondo__set_error(err, e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO,
-                         "cannot open %s: %s", path, strerror(e));
+        rondo_error_set(err, e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO, "cannot open %s: %s",
+                        path, strerror(e));
         return e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO;
     }
     /* One writer per series: a second one would interleave ring advances.
      * The lock belongs to the open file, which the mapping keeps alive after
      * the descriptor is closed, so it lasts until the series is unmapped. */
     if (writable && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        rondo__set_error(err, RONDO_ERR_BUSY, "%s is being written by another process", path);
+        rondo_error_set(err, RONDO_ERR_BUSY, "%s is being written by another process", path);
         close(fd);
         return RONDO_ERR_BUSY;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
         close(fd);
         return RONDO_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        rondo__set_error(err, RONDO_ERR_CORRUPT, "%s: not a regular file", path);
+        rondo_error_set(err, RONDO_ERR_CORRUPT, "%s: not a regular file", path);
         close(fd);
         return RONDO_ERR_CORRUPT;
     }
@@ -535,7 +535,7 @@ rondo_status rondo_series_open_file(rondo_series **out, const char *path, bool w
     struct rondo__header h;
     uint64_t size = (uint64_t)st.st_size;
     if (size >= sizeof h && pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot read the header of %s", path);
+        rondo_error_set(err, RONDO_ERR_IO, "cannot read the header of %s", path);
         close(fd);
         return RONDO_ERR_IO;
     }
@@ -548,7 +548,7 @@ rondo_status rondo_series_open_file(rondo_series **out, const char *path, bool w
                      MAP_SHARED | MAP_POPULATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot map %s: %s", path, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot map %s: %s", path, strerror(errno));
         return RONDO_ERR_IO;
     }
     rondo_series *s = calloc(1, sizeof *s);
@@ -557,7 +557,7 @@ rondo_status rondo_series_open_file(rondo_series **out, const char *path, bool w
         free(s);
         free(path_copy);
         munmap(map, (size_t)st.st_size);
-        rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory opening %s", path);
+        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory opening %s", path);
         return RONDO_ERR_NOMEM;
     }
     s->map = map;
@@ -593,7 +593,7 @@ void rondo_series_set_max_future(rondo_series *s, int64_t seconds)
 rondo_status rondo_series_sync(rondo_series *s, rondo_error *err)
 {
     if (msync(s->map, s->map_size, MS_SYNC) != 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot sync %s: %s", s->path, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot sync %s: %s", s->path, strerror(errno));
         return RONDO_ERR_IO;
     }
     return RONDO_OK;
@@ -742,8 +742,8 @@ rondo_status rondo_query(const rondo_series *s, int64_t start, int64_t end, rond
     if (total > res->capacity) {
         double *grown = realloc(res->buffer, total * sizeof(double));
         if (grown == NULL) {
-            rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory: %zu values for %s", total,
-                             s->key);
+            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory: %zu values for %s", total,
+                            s->key);
             return RONDO_ERR_NOMEM;
         }
         res->buffer = grown;

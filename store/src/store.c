@@ -62,8 +62,8 @@ static rondo_status read_file(const char *path, char **out, rondo_error *err)
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
-        rondo__set_error(err, e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO,
-                         "cannot open %s: %s", path, strerror(e));
+        rondo_error_set(err, e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO, "cannot open %s: %s",
+                        path, strerror(e));
         return e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO;
     }
     size_t cap = 4096, len = 0;
@@ -84,13 +84,13 @@ static rondo_status read_file(const char *path, char **out, rondo_error *err)
     bool failed = ferror(f);
     fclose(f);
     if (buf == NULL) {
-        rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory reading %s", path);
+        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory reading %s", path);
         return RONDO_ERR_NOMEM;
     }
     if (failed || cap > SCHEMA_LIMIT) {
         free(buf);
-        rondo__set_error(err, failed ? RONDO_ERR_IO : RONDO_ERR_CORRUPT, "%s: %s", path,
-                         failed ? "read error" : "larger than 64 MiB");
+        rondo_error_set(err, failed ? RONDO_ERR_IO : RONDO_ERR_CORRUPT, "%s: %s", path,
+                        failed ? "read error" : "larger than 64 MiB");
         return failed ? RONDO_ERR_IO : RONDO_ERR_CORRUPT;
     }
     buf[len] = '\0';
@@ -108,7 +108,7 @@ static rondo_status schema_error(const char *dir, rondo_error *err, const char *
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    rondo__set_error(err, RONDO_ERR_CORRUPT, "%s/" SCHEMA_NAME ": %s", dir, what);
+    rondo_error_set(err, RONDO_ERR_CORRUPT, "%s/" SCHEMA_NAME ": %s", dir, what);
     return RONDO_ERR_CORRUPT;
 }
 
@@ -172,19 +172,19 @@ static rondo_status load_schema(const char *dir, struct entry **out, size_t *cou
     *count = 0;
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        rondo__set_error(err, RONDO_ERR_NOT_FOUND, "no such store: %s (no such directory)", dir);
+        rondo_error_set(err, RONDO_ERR_NOT_FOUND, "no such store: %s (no such directory)", dir);
         return RONDO_ERR_NOT_FOUND;
     }
     char *path = path_join(dir, SCHEMA_NAME);
     if (path == NULL) {
-        rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory");
+        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
         return RONDO_ERR_NOMEM;
     }
     char *text = NULL;
     rondo_status rc = read_file(path, &text, err);
     free(path);
     if (rc == RONDO_ERR_NOT_FOUND)
-        rondo__set_error(err, rc, "no such store: %s has no " SCHEMA_NAME, dir);
+        rondo_error_set(err, rc, "no such store: %s has no " SCHEMA_NAME, dir);
     if (rc != RONDO_OK)
         return rc;
     cJSON *root = cJSON_Parse(text);
@@ -209,7 +209,7 @@ static rondo_status load_schema(const char *dir, struct entry **out, size_t *cou
     struct entry *entries = n ? calloc(n, sizeof *entries) : NULL;
     if (n && entries == NULL) {
         cJSON_Delete(root);
-        rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory loading %s", dir);
+        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory loading %s", dir);
         return RONDO_ERR_NOMEM;
     }
     size_t i = 0;
@@ -241,7 +241,7 @@ static rondo_status sync_dir(const char *dir, rondo_error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot sync directory %s: %s", dir, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot sync directory %s: %s", dir, strerror(errno));
         if (fd >= 0)
             close(fd);
         return RONDO_ERR_IO;
@@ -280,12 +280,12 @@ static rondo_status save_schema(const char *dir, const struct entry *entries, si
     char *tmp = path_join(dir, SCHEMA_NAME ".tmp");
     rondo_status rc = RONDO_OK;
     if (text == NULL || path == NULL || tmp == NULL) {
-        rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory writing the schema of %s", dir);
+        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory writing the schema of %s", dir);
         rc = RONDO_ERR_NOMEM;
     }
     FILE *f = rc == RONDO_OK ? fopen(tmp, "wb") : NULL;
     if (rc == RONDO_OK && f == NULL) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
         rc = RONDO_ERR_IO;
     }
     if (f != NULL) {
@@ -293,7 +293,7 @@ static rondo_status save_schema(const char *dir, const struct entry *entries, si
             fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
         ok = (fclose(f) == 0) && ok;
         if (!ok || rename(tmp, path) != 0) {
-            rondo__set_error(err, RONDO_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+            rondo_error_set(err, RONDO_ERR_IO, "cannot write %s: %s", path, strerror(errno));
             unlink(tmp);
             rc = RONDO_ERR_IO;
         }
@@ -312,8 +312,8 @@ static int lock_store(const char *dir, rondo_error *err)
     char *path = path_join(dir, LOCK_NAME);
     int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
     if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot lock %s: %s", path ? path : dir,
-                         strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot lock %s: %s", path ? path : dir,
+                        strerror(errno));
         if (fd >= 0)
             close(fd);
         fd = -1;
@@ -334,8 +334,8 @@ rondo_status rondo_store_open(rondo_store **out, const char *dir, int flags, ron
     rondo_status rc;
     if (flags & RONDO_OPEN_CREATE) {
         if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-            rondo__set_error(err, RONDO_ERR_IO, "cannot create store directory %s: %s", dir,
-                             strerror(errno));
+            rondo_error_set(err, RONDO_ERR_IO, "cannot create store directory %s: %s", dir,
+                            strerror(errno));
             return RONDO_ERR_IO;
         }
         int lock = lock_store(dir, err);
@@ -344,7 +344,7 @@ rondo_status rondo_store_open(rondo_store **out, const char *dir, int flags, ron
         char *schema = path_join(dir, SCHEMA_NAME);
         rc = RONDO_OK;
         if (schema == NULL) {
-            rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory");
+            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
             rc = RONDO_ERR_NOMEM;
         } else if (access(schema, F_OK) != 0) {
             rc = save_schema(dir, NULL, 0, err);
@@ -357,7 +357,7 @@ rondo_status rondo_store_open(rondo_store **out, const char *dir, int flags, ron
     rondo_store *s = calloc(1, sizeof *s);
     if (s == NULL || (s->dir = strdup(dir)) == NULL) {
         free(s);
-        rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory opening %s", dir);
+        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory opening %s", dir);
         return RONDO_ERR_NOMEM;
     }
     s->flags = flags;
@@ -413,29 +413,28 @@ static bool same_archives(const struct entry *e, const rondo_series *ser)
 rondo_status rondo_store_series(rondo_store *s, size_t i, rondo_series **out, rondo_error *err)
 {
     if (i >= s->n) {
-        rondo__set_error(err, RONDO_ERR_NOT_FOUND, "%s: no series number %zu", s->dir, i);
+        rondo_error_set(err, RONDO_ERR_NOT_FOUND, "%s: no series number %zu", s->dir, i);
         return RONDO_ERR_NOT_FOUND;
     }
     struct entry *e = &s->entries[i];
     if (e->series == NULL) {
         char *path = path_join(s->dir, e->file);
         if (path == NULL) {
-            rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory");
+            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
             return RONDO_ERR_NOMEM;
         }
         rondo_series *ser;
         rondo_status rc =
             rondo_series_open_file(&ser, path, (s->flags & RONDO_OPEN_WRITE) != 0, err);
         if (rc == RONDO_ERR_NOT_FOUND) {
-            rondo__set_error(err, RONDO_ERR_CORRUPT,
-                             "%s: missing; " SCHEMA_NAME " lists it for series %s", path, e->key);
+            rondo_error_set(err, RONDO_ERR_CORRUPT,
+                            "%s: missing; " SCHEMA_NAME " lists it for series %s", path, e->key);
             rc = RONDO_ERR_CORRUPT;
         }
         if (rc == RONDO_OK && !same_archives(e, ser)) {
-            rondo__set_error(err, RONDO_ERR_CORRUPT,
-                             "%s: its header does not match the " SCHEMA_NAME
-                             " entry for series %s",
-                             path, e->key);
+            rondo_error_set(err, RONDO_ERR_CORRUPT,
+                            "%s: its header does not match the " SCHEMA_NAME " entry for series %s",
+                            path, e->key);
             rondo_series_close(ser);
             rc = RONDO_ERR_CORRUPT;
         }
@@ -467,8 +466,8 @@ rondo_status rondo_store_find(rondo_store *s, const char *key, rondo_series **ou
     rondo_series_id_format(&id, canonical, sizeof canonical);
     size_t i = find_key(s, canonical);
     if (i == SIZE_MAX) {
-        rondo__set_error(err, RONDO_ERR_NOT_FOUND, "no such series: %s in store %s", canonical,
-                         s->dir);
+        rondo_error_set(err, RONDO_ERR_NOT_FOUND, "no such series: %s in store %s", canonical,
+                        s->dir);
         return RONDO_ERR_NOT_FOUND;
     }
     return rondo_store_series(s, i, out, err);
@@ -487,15 +486,15 @@ static rondo_status refresh(rondo_store *s, rondo_error *err)
         prefix = strcmp(fresh[i].key, s->entries[i].key) == 0;
     if (!prefix) {
         free(fresh);
-        rondo__set_error(err, RONDO_ERR_CORRUPT,
-                         "%s/" SCHEMA_NAME ": series were removed or reordered while open", s->dir);
+        rondo_error_set(err, RONDO_ERR_CORRUPT,
+                        "%s/" SCHEMA_NAME ": series were removed or reordered while open", s->dir);
         return RONDO_ERR_CORRUPT;
     }
     if (n > s->cap) {
         struct entry *grown = realloc(s->entries, n * sizeof *grown);
         if (grown == NULL) {
             free(fresh);
-            rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory");
+            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
             return RONDO_ERR_NOMEM;
         }
         s->entries = grown;
@@ -513,7 +512,7 @@ rondo_status rondo_store_add(rondo_store *s, const char *key, rondo_kind kind,
                              rondo_series **out, rondo_error *err)
 {
     if (!(s->flags & RONDO_OPEN_WRITE)) {
-        rondo__set_error(err, RONDO_ERR_INPUT, "store %s was opened read-only", s->dir);
+        rondo_error_set(err, RONDO_ERR_INPUT, "store %s was opened read-only", s->dir);
         return RONDO_ERR_INPUT;
     }
     struct entry e = {.kind = kind, .narchives = narchives};
@@ -523,7 +522,7 @@ rondo_status rondo_store_add(rondo_store *s, const char *key, rondo_kind kind,
     if (rc != RONDO_OK)
         return rc;
     if (kind != RONDO_GAUGE && kind != RONDO_COUNTER) {
-        rondo__set_error(err, RONDO_ERR_INPUT, "unknown series kind %d", (int)kind);
+        rondo_error_set(err, RONDO_ERR_INPUT, "unknown series kind %d", (int)kind);
         return RONDO_ERR_INPUT;
     }
     rondo_series_id_format(&e.id, e.key, sizeof e.key);
@@ -533,15 +532,15 @@ rondo_status rondo_store_add(rondo_store *s, const char *key, rondo_kind kind,
         return RONDO_ERR_IO;
     rc = refresh(s, err);
     if (rc == RONDO_OK && find_key(s, e.key) != SIZE_MAX) {
-        rondo__set_error(err, RONDO_ERR_EXISTS, "series %s already exists in store %s", e.key,
-                         s->dir);
+        rondo_error_set(err, RONDO_ERR_EXISTS, "series %s already exists in store %s", e.key,
+                        s->dir);
         rc = RONDO_ERR_EXISTS;
     }
     if (rc == RONDO_OK && s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
         struct entry *grown = realloc(s->entries, cap * sizeof *grown);
         if (grown == NULL) {
-            rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory");
+            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
             rc = RONDO_ERR_NOMEM;
         } else {
             s->entries = grown;
@@ -556,7 +555,7 @@ rondo_status rondo_store_add(rondo_store *s, const char *key, rondo_kind kind,
         snprintf(tmp_name, sizeof tmp_name, "%s.tmp", e.file);
         tmp = path_join(s->dir, tmp_name);
         if (path == NULL || tmp == NULL) {
-            rondo__set_error(err, RONDO_ERR_NOMEM, "out of memory");
+            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
             rc = RONDO_ERR_NOMEM;
         }
     }
@@ -565,7 +564,7 @@ rondo_status rondo_store_add(rondo_store *s, const char *key, rondo_kind kind,
     if (rc == RONDO_OK)
         rc = rondo__series_create_file(tmp, &e.id, kind, archives, narchives, err);
     if (rc == RONDO_OK && rename(tmp, path) != 0) {
-        rondo__set_error(err, RONDO_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
         rc = RONDO_ERR_IO;
     }
     if (rc == RONDO_OK) {

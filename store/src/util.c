@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void rondo__set_error(rondo_error *err, rondo_status status, const char *fmt, ...)
+void rondo_error_set(rondo_error *err, rondo_status status, const char *fmt, ...)
 {
     if (err == NULL)
         return;
@@ -87,34 +87,34 @@ size_t rondo_default_archives(rondo_kind kind, rondo_archive_spec *out)
 rondo_status rondo_archives_check(const rondo_archive_spec *archives, size_t n, rondo_error *err)
 {
     if (n == 0 || n > RONDO_MAX_ARCHIVES) {
-        rondo__set_error(err, RONDO_ERR_INPUT, "a series needs 1 to %d archives, not %zu",
-                         RONDO_MAX_ARCHIVES, n);
+        rondo_error_set(err, RONDO_ERR_INPUT, "a series needs 1 to %d archives, not %zu",
+                        RONDO_MAX_ARCHIVES, n);
         return RONDO_ERR_INPUT;
     }
     for (size_t i = 0; i < n; i++) {
         const rondo_archive_spec *a = &archives[i];
         if (a->resolution < 1 || a->resolution > RONDO_TIME_MAX) {
-            rondo__set_error(err, RONDO_ERR_INPUT, "archive %zu: resolution %lld s is out of range",
-                             i + 1, (long long)a->resolution);
+            rondo_error_set(err, RONDO_ERR_INPUT, "archive %zu: resolution %lld s is out of range",
+                            i + 1, (long long)a->resolution);
             return RONDO_ERR_INPUT;
         }
         if (a->rows < 1 || a->rows > RONDO_MAX_ROWS) {
-            rondo__set_error(err, RONDO_ERR_INPUT, "archive %zu: %u rows, must be 1 to %u", i + 1,
-                             a->rows, RONDO_MAX_ROWS);
+            rondo_error_set(err, RONDO_ERR_INPUT, "archive %zu: %u rows, must be 1 to %u", i + 1,
+                            a->rows, RONDO_MAX_ROWS);
             return RONDO_ERR_INPUT;
         }
         if ((unsigned)a->cf > RONDO_CF_SUM) {
-            rondo__set_error(err, RONDO_ERR_INPUT, "archive %zu: unknown consolidation %d", i + 1,
-                             (int)a->cf);
+            rondo_error_set(err, RONDO_ERR_INPUT, "archive %zu: unknown consolidation %d", i + 1,
+                            (int)a->cf);
             return RONDO_ERR_INPUT;
         }
         if (i > 0) {
             int64_t prev = archives[i - 1].resolution;
             if (a->resolution <= prev || a->resolution % prev != 0) {
-                rondo__set_error(err, RONDO_ERR_INPUT,
-                                 "archive %zu: resolution %lld s must be a larger multiple of "
-                                 "the previous archive's %lld s",
-                                 i + 1, (long long)a->resolution, (long long)prev);
+                rondo_error_set(err, RONDO_ERR_INPUT,
+                                "archive %zu: resolution %lld s must be a larger multiple of "
+                                "the previous archive's %lld s",
+                                i + 1, (long long)a->resolution, (long long)prev);
                 return RONDO_ERR_INPUT;
             }
         }

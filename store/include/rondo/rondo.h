@@ -48,6 +48,11 @@ typedef struct rondo_error {
     char message[512];
 } rondo_error;
 
+/* Fills err (when not NULL) with a status and a formatted message; the CLI
+ * reports its own errors the same way. */
+void rondo_error_set(rondo_error *err, rondo_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* A short lowercase name for a status, e.g. "corrupt". */
 const char *rondo_status_name(rondo_status status);
 
