@@ -73,7 +73,7 @@ struct rankd_io {
 
 static _Thread_local io_loop *current_loop;
 
-static void oom_abort(const char *what)
+_Noreturn static void oom_abort(const char *what)
 {
     fprintf(stderr, "rankd: out of memory %s\n", what);
     abort();
