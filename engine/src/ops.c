@@ -91,9 +91,7 @@ static void op_dedupe(rankd_request *req, const rankd_node *node, const rankd_li
                       rankd_list *out)
 {
     uint64_t *table = (uint64_t *)(req->buffer + node->scratch_offset);
-    uint32_t size = 1;
-    while (size < node->capacity * 2 + 2)
-        size <<= 1;
+    uint32_t size = node->p.dedupe.slots;
     memset(table, 0xff, size * sizeof *table);
     uint32_t n = 0;
     for (uint32_t i = 0; i < in->count; i++) {

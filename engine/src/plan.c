@@ -494,8 +494,9 @@ static int plan_layout(const char *path, rankd_plan *plan, rankd_error *err)
         node->out_offset = offset;
         offset += cap * sizeof(rankd_candidate);
         if (node->op == RANKD_OP_DEDUPE) {
+            node->p.dedupe.slots = next_pow2((uint32_t)cap * 2 + 2);
             node->scratch_offset = offset;
-            offset += (size_t)next_pow2((uint32_t)cap * 2 + 2) * sizeof(uint64_t);
+            offset += (size_t)node->p.dedupe.slots * sizeof(uint64_t);
         }
         sleep_path[plan->topo[t]] = longest + (node->op == RANKD_OP_SLEEP ? node->p.sleep.ns : 0);
         if (sleep_path[plan->topo[t]] > plan->critical_sleep_ns)

@@ -98,6 +98,11 @@ typedef struct rankd_node {
             bool invert;
         } regex;
         struct {
+            /* Slots of the hash table in the scratch space: a power of two
+             * above twice the capacity, so probes stay short. */
+            uint32_t slots;
+        } dedupe;
+        struct {
             double score_weight;
             double feature_weight;
             double bias;
