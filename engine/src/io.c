@@ -54,6 +54,10 @@ struct io_loop {
     io_task *inbox;
     uint32_t inbox_count;
     uint32_t inbox_cap;
+    /* The loop thread swaps the inbox with this array and drains it
+     * unlocked, so submitters never wait for the tasks to start. */
+    io_task *draining;
+    uint32_t draining_cap;
     atomic_bool stop;
     timer_entry *heap;
     uint32_t heap_count;
@@ -358,18 +362,18 @@ static void on_wake(uv_async_t *handle)
     io_loop *l = handle->data;
     for (;;) {
         pthread_mutex_lock(&l->lock);
-        uint32_t n = l->inbox_count;
-        io_task batch[64];
-        if (n > 64)
-            n = 64;
-        memcpy(batch, l->inbox, n * sizeof *batch);
-        memmove(l->inbox, l->inbox + n, (l->inbox_count - n) * sizeof *l->inbox);
-        l->inbox_count -= n;
+        io_task *tasks = l->inbox;
+        uint32_t n = l->inbox_count, cap = l->inbox_cap;
+        l->inbox = l->draining;
+        l->inbox_cap = l->draining_cap;
+        l->inbox_count = 0;
         pthread_mutex_unlock(&l->lock);
+        l->draining = tasks;
+        l->draining_cap = cap;
         if (n == 0)
             break;
         for (uint32_t i = 0; i < n; i++)
-            task_start(l, batch[i].req, batch[i].node);
+            task_start(l, tasks[i].req, tasks[i].node);
     }
     /* A sleep of zero is already due. */
     timers_fire(l);
@@ -497,6 +501,7 @@ void rankd__io_destroy(rankd_io *io)
         }
         free(l->heap);
         free(l->inbox);
+        free(l->draining);
         if (l->tfd >= 0)
             close(l->tfd);
         pthread_mutex_destroy(&l->lock);
