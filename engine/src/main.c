@@ -25,33 +25,18 @@ static int fail(int status, const char *msg)
     return status == RANKD_EINPUT ? EXIT_INPUT : EXIT_RUNTIME;
 }
 
-/* Reads stdin whole. In bench mode a terminal is not read: the request is
- * optional there and waiting for one would hang. */
-static char *read_stdin(bool optional, size_t *len)
+/* Reads stdin whole into *text (NULL when not read). In bench mode a
+ * terminal is not read: the request is optional there and waiting for one
+ * would hang. */
+static int read_stdin(bool optional, char **text, size_t *len, rankd_error *err)
 {
     struct stat st;
+    *text = NULL;
     *len = 0;
     if (optional &&
         (isatty(0) || fstat(0, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode))))
-        return NULL;
-    size_t cap = 4096;
-    char *buf = malloc(cap + 1);
-    size_t n;
-    while (buf != NULL && (n = fread(buf + *len, 1, cap - *len, stdin)) > 0) {
-        *len += n;
-        if (*len == cap) {
-            char *grown = realloc(buf, 2 * cap + 1);
-            if (grown == NULL) {
-                free(buf);
-                return NULL;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    if (buf != NULL)
-        buf[*len] = '\0';
-    return buf;
+        return RANKD_OK;
+    return rankd_read_stream(stdin, "request: stdin", text, len, err);
 }
 
 static bool blank(const char *s, size_t len)
@@ -190,9 +175,11 @@ int main(int argc, char **argv)
     }
 
     size_t len;
-    char *text = read_stdin(bench, &len);
+    char *text;
     uint64_t user_id = 1;
-    if (!bench && (text == NULL || blank(text, len))) {
+    if ((rc = read_stdin(bench, &text, &len, &err)) != RANKD_OK) {
+        status = fail(rc, err.msg);
+    } else if (!bench && (text == NULL || blank(text, len))) {
         status = fail(RANKD_EINPUT, "request: stdin is empty (expected {\"user_id\": N})");
     } else if (text != NULL && !blank(text, len) &&
                (rc = rankd_request_parse(text, len, &user_id, &err)) != RANKD_OK) {

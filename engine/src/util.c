@@ -36,21 +36,17 @@ uint64_t rankd__mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *err)
+int rankd_read_stream(FILE *f, const char *name, char **text, size_t *len, rankd_error *err)
 {
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t cap = 0, used = 0;
-    if (f == NULL)
-        return rankd_error_set(err, RANKD_EINPUT, "%s: cannot read: %s", path, strerror(errno));
     for (;;) {
         if (cap - used < 4096) {
             cap = cap ? cap * 2 : 8192;
             char *grown = realloc(buf, cap + 1);
             if (grown == NULL) {
                 free(buf);
-                fclose(f);
-                return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
+                return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", name);
             }
             buf = grown;
         }
@@ -60,16 +56,23 @@ int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *er
             break;
     }
     if (ferror(f)) {
-        int saved = errno;
         free(buf);
-        fclose(f);
-        return rankd_error_set(err, RANKD_EINPUT, "%s: cannot read: %s", path, strerror(saved));
+        return rankd_error_set(err, RANKD_EINPUT, "%s: cannot read: %s", name, strerror(errno));
     }
-    fclose(f);
     buf[used] = '\0';
     *text = buf;
     *len = used;
     return RANKD_OK;
+}
+
+int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return rankd_error_set(err, RANKD_EINPUT, "%s: cannot read: %s", path, strerror(errno));
+    int rc = rankd_read_stream(f, path, text, len, err);
+    fclose(f);
+    return rc;
 }
 
 int rankd__parse_addr(const char *addr, char *host, size_t host_len, int *port, rankd_error *err)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -238,6 +239,10 @@ int rankd_run_async(rankd_sched *sched, rankd_request *req);
  * id its sources can produce. Returns the number of keys in *written. */
 int rankd_seed_redis(const rankd_plan *plan, const char *redis_addr, uint64_t *written,
                      rankd_error *err);
+
+/* Reads a stream to its end into a NUL-terminated malloc'd text; name
+ * labels the stream in the error. */
+int rankd_read_stream(FILE *f, const char *name, char **text, size_t *len, rankd_error *err);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t rankd_now_ns(void);
