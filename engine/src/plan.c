@@ -346,42 +346,36 @@ static int plan_link(const char *path, rankd_plan *plan, const cJSON *nodes, ran
     return RANKD_OK;
 }
 
-/* Describes a cycle among the nodes Kahn's algorithm could not order, by
- * walking inputs from one of them until a node repeats. */
+/* An input of node that Kahn's algorithm could not order (every unordered
+ * node has one). */
+static uint32_t unordered_input(const rankd_plan *plan, const uint32_t *indeg, uint32_t node)
+{
+    for (uint32_t k = 0; k < plan->nodes[node].n_inputs; k++) {
+        if (indeg[plan->nodes[node].inputs[k]] != 0)
+            return plan->nodes[node].inputs[k];
+    }
+    return node;
+}
+
+/* Describes a cycle among the nodes Kahn's algorithm could not order. Walking
+ * unordered inputs n_nodes times from any unordered node must end on a
+ * cycle; the walk round it is then printed in data-flow order. */
 static int plan_cycle_error(const char *path, const rankd_plan *plan, const uint32_t *indeg,
                             rankd_error *err)
 {
-    uint32_t start = 0;
-    while (indeg[start] == 0)
-        start++;
-    uint32_t *seen = calloc(plan->n_nodes, sizeof *seen);
-    uint32_t cur = start, step = 1;
-    while (seen[cur] == 0) {
-        seen[cur] = step++;
-        uint32_t next = cur;
-        for (uint32_t k = 0; k < plan->nodes[cur].n_inputs; k++) {
-            if (indeg[plan->nodes[cur].inputs[k]] != 0) {
-                next = plan->nodes[cur].inputs[k];
-                break;
-            }
-        }
-        cur = next;
-    }
-    /* cur is on the cycle; print it in data-flow order. */
-    char chain[384] = "";
-    size_t len = 0;
-    uint32_t first = cur;
+    uint32_t first = 0;
+    while (indeg[first] == 0)
+        first++;
+    for (uint32_t i = 0; i < plan->n_nodes; i++)
+        first = unordered_input(plan, indeg, first);
     uint32_t order[64];
-    uint32_t n = 0;
+    uint32_t n = 0, cur = first;
     do {
         order[n++] = cur;
-        for (uint32_t k = 0; k < plan->nodes[cur].n_inputs; k++) {
-            if (indeg[plan->nodes[cur].inputs[k]] != 0) {
-                cur = plan->nodes[cur].inputs[k];
-                break;
-            }
-        }
+        cur = unordered_input(plan, indeg, cur);
     } while (cur != first && n < 64);
+    char chain[384] = "";
+    size_t len = 0;
     for (uint32_t i = n; i-- > 0;) {
         int w = snprintf(chain + len, sizeof chain - len, "%s -> ", plan->nodes[order[i]].id);
         if (w < 0 || (size_t)w >= sizeof chain - len)
@@ -389,7 +383,6 @@ static int plan_cycle_error(const char *path, const rankd_plan *plan, const uint
         len += (size_t)w;
     }
     snprintf(chain + len, sizeof chain - len, "%s", plan->nodes[order[n - 1]].id);
-    free(seen);
     return rankd_error_set(err, RANKD_EINPUT, "%s: node '%s': field 'inputs': cycle %s", path,
                            plan->nodes[first].id, chain);
 }
