@@ -31,7 +31,6 @@ typedef struct bench {
     atomic_uint_fast64_t next_seq;
     atomic_uint_fast64_t measure_start;
     atomic_uint_fast64_t stop_at;
-    atomic_uint_fast64_t completed;
     atomic_bool stop;
     bool rss_reset;
     pthread_mutex_t lock;
@@ -147,7 +146,6 @@ static thread_stats *stats_for_thread(bench *b)
 
 static void bench_record(bench *b, rankd_request *req, uint64_t now)
 {
-    atomic_fetch_add_explicit(&b->completed, 1, memory_order_relaxed);
     if (req->seq < b->cfg->warmup_iters)
         return;
     thread_stats *st = stats_for_thread(b);
@@ -247,8 +245,11 @@ static void wait_all(bench *b)
         int rc = pthread_cond_timedwait(&b->cond, &b->lock, &until);
         if (rc == ETIMEDOUT && b->cfg->progress && b->active > 0) {
             double secs = (double)(rankd_now_ns() - start) / 1e9;
-            fprintf(stderr, "rankd: %.0f s, %llu requests done\n", secs,
-                    (unsigned long long)atomic_load(&b->completed));
+            /* The issue counter is read, not a completion counter: the
+             * progress line must not add a shared write per request. */
+            uint64_t issued = atomic_load_explicit(&b->next_seq, memory_order_relaxed);
+            fprintf(stderr, "rankd: %.0f s, %llu requests issued\n", secs,
+                    (unsigned long long)(issued < b->total ? issued : b->total));
         }
     }
     pthread_mutex_unlock(&b->lock);
