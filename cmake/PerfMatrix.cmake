@@ -47,7 +47,9 @@ set(PERF_P99_SLO_US 0 CACHE STRING "Optional p99 SLO (us) for the recommended op
 set(PERF_CTEST_MARGIN_SEC 30 CACHE STRING "CTest TIMEOUT above the driver's per-run timeout")
 set(PERF_REDIS_LIFETIME_SEC 21600 CACHE STRING
   "Upper bound on the life of a sweep's redis-server, in case its stop test never runs")
-mark_as_advanced(PERF_CTEST_MARGIN_SEC PERF_REDIS_LIFETIME_SEC)
+set(PERF_SERVICE_LIFETIME_SEC 3600 CACHE STRING
+  "Default upper bound on the life of a service fixture's server")
+mark_as_advanced(PERF_CTEST_MARGIN_SEC PERF_REDIS_LIFETIME_SEC PERF_SERVICE_LIFETIME_SEC)
 
 # The driver program; a project that measures with an installed perfmatrix
 # (the dashboard integration test does) sets this to its path first.
@@ -142,36 +144,66 @@ function(pm__ensure_set set)
   perf_set(NAME perf LABEL perf OUTPUT_DIR ${PERF_OUTPUT_DIR})
 endfunction()
 
+# perf_service(FIXTURE <fixture> PROGRAM <program> [ARGS <arg>...]
+#              [PROBE tcp|redis|http:/<path>] [LIFETIME_SEC <s>] [LABELS <label>...]
+#              [TEST_PREFIX <prefix>])
+#   Declares the CTest fixture <fixture>: test `<prefix>.start` (FIXTURES_SETUP)
+#   runs PROGRAM through `perfmatrix service start` on a free 127.0.0.1 port
+#   ({port} and {dir} in ARGS are replaced) and waits for the probe; test
+#   `<prefix>.stop` (FIXTURES_CLEANUP) stops it. The prefix defaults to the
+#   fixture's name. The state directory, whose `addr` file the tests read (or
+#   pass to `perfmatrix service run --dir`), is
+#   ${CMAKE_BINARY_DIR}/services/<fixture>; it is also set as
+#   <fixture>_SERVICE_DIR in the caller's scope. A PROGRAM that is not
+#   installed makes the tests that need the fixture skip with the reason.
+function(perf_service)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "FIXTURE;PROGRAM;PROBE;LIFETIME_SEC;TEST_PREFIX"
+    "ARGS;LABELS")
+  if(NOT arg_FIXTURE OR NOT arg_PROGRAM)
+    message(FATAL_ERROR "perf_service: FIXTURE and PROGRAM are required")
+  endif()
+  if(NOT arg_PROBE)
+    set(arg_PROBE tcp)
+  endif()
+  if(NOT arg_LIFETIME_SEC)
+    set(arg_LIFETIME_SEC ${PERF_SERVICE_LIFETIME_SEC})
+  endif()
+  if(NOT arg_TEST_PREFIX)
+    set(arg_TEST_PREFIX ${arg_FIXTURE})
+  endif()
+  set(dir "${CMAKE_BINARY_DIR}/services/${arg_FIXTURE}")
+  add_test(NAME ${arg_TEST_PREFIX}.start
+    COMMAND ${PERFMATRIX_DRIVER} service start --dir ${dir} --probe ${arg_PROBE}
+      --lifetime-sec ${arg_LIFETIME_SEC} -- ${arg_PROGRAM} ${arg_ARGS})
+  add_test(NAME ${arg_TEST_PREFIX}.stop
+    COMMAND ${PERFMATRIX_DRIVER} service stop --dir ${dir})
+  set_tests_properties(${arg_TEST_PREFIX}.start PROPERTIES
+    LABELS "${arg_LABELS}" TIMEOUT 120 FIXTURES_SETUP ${arg_FIXTURE})
+  set_tests_properties(${arg_TEST_PREFIX}.stop PROPERTIES
+    LABELS "${arg_LABELS}" TIMEOUT 30 FIXTURES_CLEANUP ${arg_FIXTURE})
+  set(${arg_FIXTURE}_SERVICE_DIR ${dir} PARENT_SCOPE)
+endfunction()
+
 # The redis-server of a set: started once, seeded per plan, stopped at the end.
 function(pm__ensure_redis set engine plan plan_dir)
-  set(dir "${CMAKE_BINARY_DIR}/perf_redis_${set}")
-  set(addr "${dir}/addr")
   get_property(started GLOBAL PROPERTY PM_SET_${set}_REDIS)
+  get_property(label GLOBAL PROPERTY PM_SET_${set}_LABEL)
   if(NOT started)
     set_property(GLOBAL PROPERTY PM_SET_${set}_REDIS ON)
-    get_property(label GLOBAL PROPERTY PM_SET_${set}_LABEL)
     set(server redis-server)
     if(REDIS_SERVER_EXECUTABLE)
       set(server ${REDIS_SERVER_EXECUTABLE})
     endif()
-    file(MAKE_DIRECTORY ${dir})
-    add_test(NAME ${set}.redis.start
-      COMMAND ${PERFMATRIX_DRIVER} redis-start --server ${server} --addr-file ${addr}
-        --pid-file ${dir}/pid --log-file ${dir}/redis.log
-        --lifetime-sec ${PERF_REDIS_LIFETIME_SEC})
-    add_test(NAME ${set}.redis.stop
-      COMMAND ${PERFMATRIX_DRIVER} redis-stop --pid-file ${dir}/pid)
-    set_tests_properties(${set}.redis.start PROPERTIES
-      LABELS ${label} TIMEOUT 60 FIXTURES_SETUP ${set}_redis)
-    set_tests_properties(${set}.redis.stop PROPERTIES
-      LABELS ${label} TIMEOUT 30 FIXTURES_CLEANUP ${set}_redis)
+    perf_service(FIXTURE ${set}_redis TEST_PREFIX ${set}.redis PROGRAM ${server}
+      ARGS --port {port} --bind 127.0.0.1 --save "" --appendonly no --daemonize no
+      PROBE redis LIFETIME_SEC ${PERF_REDIS_LIFETIME_SEC} LABELS ${label})
   endif()
   set(seed ${set}.redis.seed.${plan})
   if(NOT TEST ${seed})
-    get_property(label GLOBAL PROPERTY PM_SET_${set}_LABEL)
     add_test(NAME ${seed}
-      COMMAND ${PERFMATRIX_DRIVER} redis-run --addr-file ${addr} --timeout-sec 120 --
-        ${engine} --seed_redis --plan_dir ${plan_dir} --plan_name ${plan})
+      COMMAND ${PERFMATRIX_DRIVER} service run --dir "${CMAKE_BINARY_DIR}/services/${set}_redis"
+        --timeout-sec 120 --
+        ${engine} --seed_redis --plan_dir ${plan_dir} --plan_name ${plan} --redis {addr})
     set_tests_properties(${seed} PROPERTIES
       LABELS ${label} TIMEOUT 150 SKIP_RETURN_CODE 77
       FIXTURES_SETUP ${set}_redis_${plan} FIXTURES_REQUIRED ${set}_redis)
@@ -217,7 +249,7 @@ function(perf_sweep)
   if(arg_REDIS)
     pm__ensure_redis(${arg_SET} "${arg_ENGINE}" ${arg_PLAN} ${arg_PLAN_DIR})
     list(APPEND fixtures ${arg_SET}_redis ${arg_SET}_redis_${arg_PLAN})
-    set(redis_args --redis-file "${CMAKE_BINARY_DIR}/perf_redis_${arg_SET}/addr")
+    set(redis_args --redis-file "${CMAKE_BINARY_DIR}/services/${arg_SET}_redis/addr")
   endif()
   math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
 

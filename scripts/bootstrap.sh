@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config cmake ninja-build git
+  build-essential pkg-config cmake ninja-build git iproute2
   clang libclang-rt-14-dev clang-format
   libcjson-dev libcurl4-openssl-dev libcmocka-dev
   libpcre2-dev libuv1-dev libhiredis-dev redis-server

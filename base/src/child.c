@@ -1,5 +1,6 @@
 #include "pmbase/child.h"
 
+#include "pmbase/alloc.h"
 #include "pmbase/clock.h"
 
 #include <errno.h>
@@ -7,10 +8,32 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+bool pmb_program_find(const char *name, char *path, size_t len)
+{
+    if (name == NULL || *name == '\0')
+        return false;
+    if (strchr(name, '/') != NULL) {
+        snprintf(path, len, "%s", name);
+        return access(path, X_OK) == 0;
+    }
+    const char *env = getenv("PATH");
+    char *dirs = pmb_strdup(env != NULL && *env != '\0' ? env : "/usr/bin:/bin");
+    bool found = false;
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found;
+         d = strtok_r(NULL, ":", &save)) {
+        int n = snprintf(path, len, "%s/%s", d, name);
+        found = n > 0 && (size_t)n < len && access(path, X_OK) == 0;
+    }
+    free(dirs);
+    return found;
+}
 
 int pmb_pin_cpus(int n, pmb_error *err)
 {

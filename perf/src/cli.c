@@ -4,19 +4,18 @@
 #include "perfmatrix/proc.h"
 #include "perfmatrix/record.h"
 #include "perfmatrix/report.h"
+#include "perfmatrix/service.h"
 #include "perfmatrix/sweep.h"
+#include "pmbase/child.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,26 +42,6 @@ static const char *pm__output_dir(const char *option)
 }
 
 /* Finds a program as execvp would; returns false when it is not there. */
-static bool pm__find_program(const char *name, char *path, size_t len)
-{
-    if (!name || !*name)
-        return false;
-    if (strchr(name, '/')) {
-        snprintf(path, len, "%s", name);
-        return access(path, X_OK) == 0;
-    }
-    const char *env = getenv("PATH");
-    char *dirs = strdup(env ? env : "/usr/bin:/bin");
-    bool found = false;
-    char *save = NULL;
-    for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-        snprintf(path, len, "%s/%s", d, name);
-        found = access(path, X_OK) == 0;
-    }
-    free(dirs);
-    return found;
-}
-
 static bool pm__write_json(const char *path, cJSON *obj, char *err, size_t errlen)
 {
     char *text = cJSON_Print(obj);
@@ -118,27 +97,6 @@ static int pm__cmd_setup(int argc, char **argv)
     }
     printf("perfmatrix setup: sweep %s/%s\n", out, name);
     return PM_EXIT_OK;
-}
-
-/* Reads the Redis address written by redis-start; a "skip: ..." content or
- * a missing file means the points needing Redis skip with that reason. */
-static bool pm__read_redis(const char *file, char *addr, size_t len, char *why, size_t whylen)
-{
-    char err[200];
-    char *text = pm_read_file(file, err, sizeof err);
-    if (!text) {
-        snprintf(why, whylen, "no redis-server for this sweep (%s; did the redis fixture run?)",
-                 err);
-        return false;
-    }
-    text[strcspn(text, "\r\n")] = '\0';
-    bool ok = strncmp(text, "skip:", 5) != 0 && *text;
-    if (ok)
-        snprintf(addr, len, "%s", text);
-    else
-        snprintf(why, whylen, "%s", *text ? text + 5 + strspn(text + 5, " ") : "empty address");
-    free(text);
-    return ok;
 }
 
 static int pm__cmd_point(int argc, char **argv)
@@ -260,7 +218,7 @@ static int pm__cmd_point(int argc, char **argv)
     pm_row row;
     pm_point_status status;
     char addr[256], why[PM_ERR_LEN];
-    if (redis_file && !pm__read_redis(redis_file, addr, sizeof addr, why, sizeof why)) {
+    if (redis_file && !pm_service_addr(redis_file, addr, sizeof addr, why, sizeof why)) {
         /* The skip is recorded too, so the report can say why the point is
          * missing from the table. */
         pm_row_init(&row);
@@ -399,7 +357,7 @@ static int pm__cmd_report(int argc, char **argv)
         }
     }
     char gp[PM_PATH_LEN];
-    bool have_gnuplot = gnuplot && pm__find_program(gnuplot, gp, sizeof gp);
+    bool have_gnuplot = gnuplot && pmb_program_find(gnuplot, gp, sizeof gp);
     if (gnuplot && !have_gnuplot)
         printf("perfmatrix report: gnuplot not found as '%s'\n", gnuplot);
     pm_report_options opt = {.out_dir = out,
@@ -559,7 +517,7 @@ static int pm__cmd_command(int argc, char **argv)
     if (!name || optind >= argc)
         return pm__usage("command", "--name and a command after -- are required");
     char hf[PM_PATH_LEN], err[PM_ERR_LEN];
-    if (!pm__find_program(hyperfine, hf, sizeof hf)) {
+    if (!pmb_program_find(hyperfine, hf, sizeof hf)) {
         printf("skipped: hyperfine is not installed\n");
         return PM_EXIT_SKIPPED;
     }
@@ -638,263 +596,17 @@ static int pm__cmd_command(int argc, char **argv)
 
 /* A free TCP port on 127.0.0.1 from the kernel. Another process could take
  * it before Redis binds; the readiness check below catches that. */
-static int pm__free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
-static bool pm__port_answers(int port)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-    if (ok) {
-        char reply[16] = "";
-        ok = write(s, "PING\r\n", 6) == 6 && read(s, reply, sizeof reply - 1) > 0 &&
-             strncmp(reply, "+PONG", 5) == 0;
-    }
-    if (s >= 0)
-        close(s);
-    return ok;
-}
-
-/* The watchdog: a detached process that owns redis-server, reaps it, and
- * kills it when the sweep's bounded lifetime runs out, so a sweep aborted
- * before its cleanup never leaves a server behind for long. */
-static void pm__watchdog(char *const argv[], const char *pid_file, const char *log, double life)
-{
-    setsid();
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int null = open("/dev/null", O_RDWR);
-    if (fd < 0)
-        fd = null;
-    /* CTest waits for the test's output pipes to close; the daemon must not
-     * hold them. */
-    if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-    }
-    if (null >= 0)
-        dup2(null, STDIN_FILENO);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execv(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    if (pid < 0)
-        _exit(1);
-    char text[32], err[PM_ERR_LEN];
-    snprintf(text, sizeof text, "%ld\n", (long)pid);
-    if (!pm_write_file_atomic(pid_file, text, err, sizeof err))
-        fprintf(stderr, "%s\n", err);
-    double deadline = pm_now() + life;
-    int status;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (pm_now() > deadline) {
-            fprintf(stderr, "lifetime of %gs over: stopping redis-server\n", life);
-            kill(pid, SIGTERM);
-            sleep(2);
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            break;
-        }
-        usleep(100000);
-    }
-    _exit(0);
-}
-
-static int pm__cmd_redis_start(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'},       {"addr-file", required_argument, NULL, 'a'},
-        {"pid-file", required_argument, NULL, 'p'},     {"log-file", required_argument, NULL, 'l'},
-        {"lifetime-sec", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
-    const char *server = "redis-server", *addr_file = NULL, *pid_file = NULL, *log = NULL;
-    double life = 3600;
-    int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (c == 's')
-            server = optarg;
-        else if (c == 'a')
-            addr_file = optarg;
-        else if (c == 'p')
-            pid_file = optarg;
-        else if (c == 'l')
-            log = optarg;
-        else if (c == 't' && pm_parse_double(optarg, 1, 7 * 86400, &life))
-            continue;
-        else
-            return pm__usage("redis-start", "unknown option or bad value");
-    }
-    if (!addr_file || !pid_file || !log)
-        return pm__usage("redis-start", "--addr-file, --pid-file and --log-file are required");
-    char path[PM_PATH_LEN], err[PM_ERR_LEN];
-    /* The files' directories may not exist yet in a fresh build tree; the
-     * watchdog could not open its log there and would keep CTest's output
-     * pipe open until its lifetime ran out. */
-    const char *files[] = {addr_file, pid_file, log};
-    for (size_t i = 0; i < 3; i++) {
-        char dir[PM_PATH_LEN];
-        snprintf(dir, sizeof dir, "%s", files[i]);
-        char *slash = strrchr(dir, '/');
-        if (slash != NULL && slash != dir) {
-            *slash = '\0';
-            if (!pm_mkdirs(dir, err, sizeof err)) {
-                fprintf(stderr, "perfmatrix redis-start: %s\n", err);
-                return PM_EXIT_FAILED;
-            }
-        }
-    }
-    unlink(pid_file);
-    if (!pm__find_program(server, path, sizeof path)) {
-        /* Not a failure of the fixture: the points that need Redis read the
-         * reason and skip with it. */
-        printf("redis-server is not installed: the points that need it will skip\n");
-        return pm_write_file_atomic(addr_file, "skip: redis-server is not installed\n", err,
-                                    sizeof err)
-                   ? PM_EXIT_OK
-                   : PM_EXIT_FAILED;
-    }
-    unlink(addr_file);
-    for (int attempt = 0; attempt < 3; attempt++) {
-        int port = pm__free_port();
-        char port_s[16];
-        snprintf(port_s, sizeof port_s, "%d", port);
-        char *rargv[] = {path, "--port",       port_s, "--bind",      "127.0.0.1", "--save",
-                         "",   "--appendonly", "no",   "--daemonize", "no",        NULL};
-        fflush(stdout);
-        pid_t child = fork();
-        if (child == 0) {
-            /* Double fork: the watchdog is reparented to init and outlives
-             * this test process. */
-            if (fork() == 0)
-                pm__watchdog(rargv, pid_file, log, life);
-            _exit(0);
-        }
-        waitpid(child, NULL, 0);
-        for (int i = 0; i < 100; i++) {
-            if (pm__port_answers(port)) {
-                char addr[64];
-                snprintf(addr, sizeof addr, "127.0.0.1:%d\n", port);
-                if (!pm_write_file_atomic(addr_file, addr, err, sizeof err)) {
-                    fprintf(stderr, "perfmatrix redis-start: %s\n", err);
-                    return PM_EXIT_FAILED;
-                }
-                printf("perfmatrix redis-start: redis-server on 127.0.0.1:%d (lifetime %gs)\n",
-                       port, life);
-                return PM_EXIT_OK;
-            }
-            usleep(50000);
-        }
-        fprintf(stderr, "perfmatrix redis-start: port %d did not answer in 5 s; retrying\n", port);
-    }
-    fprintf(stderr, "perfmatrix redis-start: redis-server did not start (see %s)\n", log);
-    return PM_EXIT_FAILED;
-}
-
-static int pm__cmd_redis_stop(int argc, char **argv)
-{
-    static const struct option opts[] = {{"pid-file", required_argument, NULL, 'p'},
-                                         {NULL, 0, NULL, 0}};
-    const char *pid_file = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (c != 'p')
-            return pm__usage("redis-stop", "unknown option");
-        pid_file = optarg;
-    }
-    if (!pid_file)
-        return pm__usage("redis-stop", "--pid-file is required");
-    char err[PM_ERR_LEN];
-    char *text = pm_read_file(pid_file, err, sizeof err);
-    if (!text) {
-        printf("perfmatrix redis-stop: nothing to stop (%s)\n", err);
-        return PM_EXIT_OK;
-    }
-    long pid = strtol(text, NULL, 10);
-    free(text);
-    if (pid <= 1) {
-        fprintf(stderr, "perfmatrix redis-stop: %s: not a process id\n", pid_file);
-        return PM_EXIT_FAILED;
-    }
-    kill((pid_t)pid, SIGTERM);
-    for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
-        usleep(100000);
-    if (kill((pid_t)pid, 0) == 0)
-        kill((pid_t)pid, SIGKILL);
-    unlink(pid_file);
-    printf("perfmatrix redis-stop: stopped redis-server %ld\n", pid);
-    return PM_EXIT_OK;
-}
-
-static int pm__cmd_redis_run(int argc, char **argv)
-{
-    static const struct option opts[] = {{"addr-file", required_argument, NULL, 'a'},
-                                         {"timeout-sec", required_argument, NULL, 't'},
-                                         {NULL, 0, NULL, 0}};
-    const char *addr_file = NULL;
-    double timeout = 60;
-    int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (c == 'a')
-            addr_file = optarg;
-        else if (c == 't' && pm_parse_double(optarg, 0.001, 86400, &timeout))
-            continue;
-        else
-            return pm__usage("redis-run", "unknown option or bad value");
-    }
-    if (!addr_file || optind >= argc)
-        return pm__usage("redis-run", "--addr-file and a command after -- are required");
-    char addr[256], why[PM_ERR_LEN], err[PM_ERR_LEN];
-    if (!pm__read_redis(addr_file, addr, sizeof addr, why, sizeof why)) {
-        printf("skipped: %s\n", why);
-        return PM_EXIT_SKIPPED;
-    }
-    size_t n = (size_t)(argc - optind);
-    char **cmd = calloc(n + 3, sizeof *cmd);
-    if (!cmd)
-        return PM_EXIT_FAILED;
-    memcpy(cmd, argv + optind, n * sizeof *cmd);
-    cmd[n] = "--redis";
-    cmd[n + 1] = addr;
-    pm_child child;
-    bool started = pm_run_child(cmd, timeout, 0, true, &child, err, sizeof err);
-    free(cmd);
-    if (!started) {
-        fprintf(stderr, "perfmatrix redis-run: %s\n", err);
-        return PM_EXIT_FAILED;
-    }
-    int rc = child.timed_out ? PM_EXIT_FAILED : child.exit_code;
-    if (child.timed_out)
-        fprintf(stderr, "perfmatrix redis-run: killed after %gs\n", timeout);
-    pm_child_free(&child);
-    return rc;
-}
-
 int pm_main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } cmds[] = {{"setup", pm__cmd_setup},           {"point", pm__cmd_point},
-                {"report", pm__cmd_report},         {"bench", pm__cmd_bench},
-                {"command", pm__cmd_command},       {"redis-start", pm__cmd_redis_start},
-                {"redis-stop", pm__cmd_redis_stop}, {"redis-run", pm__cmd_redis_run}};
+    } cmds[] = {{"setup", pm__cmd_setup},     {"point", pm__cmd_point},
+                {"report", pm__cmd_report},   {"bench", pm__cmd_bench},
+                {"command", pm__cmd_command}, {"service", pm_cmd_service}};
     if (argc < 2) {
-        fprintf(stderr, "usage: perfmatrix setup|point|report|bench|command|redis-start|"
-                        "redis-stop|redis-run [options] [-- command...]\n");
+        fprintf(stderr, "usage: perfmatrix setup|point|report|bench|command|service [options] "
+                        "[-- command...]\n");
         return PM_EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {

@@ -100,6 +100,16 @@ static void output_goes_to_the_given_descriptor(void **state)
     fclose(out);
 }
 
+static void programs_are_found_in_path(void **state)
+{
+    char path[4096];
+    assert_true(pmb_program_find("sh", path, sizeof path));
+    assert_int_equal(access(path, X_OK), 0);
+    assert_true(pmb_program_find("/bin/sh", path, sizeof path));
+    assert_false(pmb_program_find("no-such-program-here", path, sizeof path));
+    assert_false(pmb_program_find("", path, sizeof path));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +117,7 @@ int main(void)
         cmocka_unit_test(missing_program_is_an_input_error),
         cmocka_unit_test(deadline_stops_the_whole_group),
         cmocka_unit_test(output_goes_to_the_given_descriptor),
+        cmocka_unit_test(programs_are_found_in_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,10 @@ int pmb_child_wait(pid_t pid, double timeout_sec, double grace_sec, pmb_child_st
  * the group; reaps the leader. Returns its status like pmb_child_wait. */
 void pmb_child_stop(pid_t pid, double grace_sec, pmb_child_status *status);
 
+/* Finds name the way execvp would (a name with a slash is taken as a path)
+ * and writes the executable's path to path; false when there is none. */
+bool pmb_program_find(const char *name, char *path, size_t len);
+
 /* Restricts the calling process to the first n CPUs it may run on. */
 int pmb_pin_cpus(int n, pmb_error *err);
 

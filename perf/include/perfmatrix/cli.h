@@ -1,5 +1,5 @@
-/* The perfmatrix program: subcommands setup, point, report, bench, command,
- * redis-start, redis-stop and redis-run (see perf/README.md).
+/* The perfmatrix program: subcommands setup, point, report, bench, command
+ * and service (see perf/README.md).
  * Exit codes: 0 ok, 1 the measurement or an output failed, 2 bad usage or
  * input, 77 skipped (a prerequisite is missing). */
 #ifndef PERFMATRIX_CLI_H
