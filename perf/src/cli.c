@@ -1,5 +1,6 @@
 #include "perfmatrix/cli.h"
 
+#include "perfmatrix/compare.h"
 #include "perfmatrix/point.h"
 #include "perfmatrix/proc.h"
 #include "perfmatrix/record.h"
@@ -603,10 +604,12 @@ int pm_main(int argc, char **argv)
         int (*run)(int, char **);
     } cmds[] = {{"setup", pm__cmd_setup},     {"point", pm__cmd_point},
                 {"report", pm__cmd_report},   {"bench", pm__cmd_bench},
-                {"command", pm__cmd_command}, {"service", pm_cmd_service}};
+                {"command", pm__cmd_command}, {"service", pm_cmd_service},
+                {"compare", pm_cmd_compare}};
     if (argc < 2) {
-        fprintf(stderr, "usage: perfmatrix setup|point|report|bench|command|service [options] "
-                        "[-- command...]\n");
+        fprintf(stderr,
+                "usage: perfmatrix setup|point|report|bench|command|service|compare [options] "
+                "[-- command...]\n");
         return PM_EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
