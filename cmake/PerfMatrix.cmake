@@ -12,7 +12,8 @@
 #
 # perf_set(NAME <set> LABEL <label> OUTPUT_DIR <dir> [FIXED])
 #   Declares a set of points with its own results fixture, sweep directory and
-#   report test. FIXED makes the set ignore the DURATION_SEC, WARMUP_ITERS,
+#   report test (`<set>.report`, which sets up the fixture `<set>_report` for
+#   tests that read the outputs). FIXED makes the set ignore the DURATION_SEC, WARMUP_ITERS,
 #   TIMEOUT_SEC and OUTPUT_DIR environment overrides (the smoke set must stay
 #   short whatever the caller exported). The set `perf` exists implicitly.
 #
@@ -109,8 +110,10 @@ function(perf_set)
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(${arg_NAME}.setup PROPERTIES
     LABELS ${arg_LABEL} TIMEOUT 30 FIXTURES_SETUP ${arg_NAME}_results)
+  # Tests that read a set's outputs require <set>_report.
   set_tests_properties(${arg_NAME}.report PROPERTIES
-    LABELS ${arg_LABEL} TIMEOUT 300 FIXTURES_CLEANUP ${arg_NAME}_results)
+    LABELS ${arg_LABEL} TIMEOUT 300 FIXTURES_CLEANUP ${arg_NAME}_results
+    FIXTURES_SETUP ${arg_NAME}_report)
   pm__set_test_properties(${arg_NAME}.setup ${arg_NAME})
   pm__set_test_properties(${arg_NAME}.report ${arg_NAME})
 

@@ -268,16 +268,14 @@ static int pm__cmd_point(int argc, char **argv)
 
 static int pm__cmd_report(int argc, char **argv)
 {
-    static const struct option opts[] = {{"output-dir", required_argument, NULL, 'o'},
-                                         {"sweep", required_argument, NULL, 's'},
-                                         {"in", required_argument, NULL, 'i'},
-                                         {"manifest", required_argument, NULL, 'm'},
-                                         {"slo-p99-us", required_argument, NULL, 'S'},
-                                         {"gnuplot", required_argument, NULL, 'g'},
-                                         {"templates", required_argument, NULL, 't'},
-                                         {"no-plots", no_argument, NULL, 'N'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"output-dir", required_argument, NULL, 'o'}, {"sweep", required_argument, NULL, 's'},
+        {"in", required_argument, NULL, 'i'},         {"manifest", required_argument, NULL, 'm'},
+        {"slo-p99-us", required_argument, NULL, 'S'}, {"gnuplot", required_argument, NULL, 'g'},
+        {"templates", required_argument, NULL, 't'},  {"no-plots", no_argument, NULL, 'N'},
+        {"baseline", required_argument, NULL, 'b'},   {NULL, 0, NULL, 0}};
     const char *out = NULL, *sweep = NULL, *manifest = NULL, *gnuplot = "gnuplot";
+    const char *baseline = NULL;
     const char *templates = PM_GNUPLOT_DIR;
     const char *inputs[64];
     size_t ninputs = 0;
@@ -311,6 +309,9 @@ static int pm__cmd_report(int argc, char **argv)
             break;
         case 'N':
             gnuplot = NULL;
+            break;
+        case 'b':
+            baseline = optarg;
             break;
         default:
             return pm__usage("report", "unknown option");
@@ -366,7 +367,8 @@ static int pm__cmd_report(int argc, char **argv)
                              .manifest = manifest,
                              .slo_p99_us = slo,
                              .gnuplot = have_gnuplot ? gp : NULL,
-                             .templates = templates};
+                             .templates = templates,
+                             .baseline = baseline};
     bool ok = pm_report_write(&rows, &opt, err, sizeof err);
     pm_rows_free(&rows);
     if (!ok) {

@@ -1,5 +1,6 @@
 #include "perfmatrix/report.h"
 
+#include "perfmatrix/html.h"
 #include "perfmatrix/sweep.h"
 
 #include <dirent.h>
@@ -333,6 +334,28 @@ static bool pm__write_tables(const pm_rows *rows, const pm_report_options *opt, 
     return true;
 }
 
+/* The page comes last: it shows the plots and tables written before it. */
+static bool pm__write_html(const pm_rows *rows, const pm_series *series, size_t ns,
+                           const pm_report_options *opt, const char *plots, char *err,
+                           size_t errlen)
+{
+    pm_rows baseline = {0};
+    if (opt->baseline && !pm_csv_read(opt->baseline, &baseline, err, errlen))
+        return false;
+    pm_html_input in = {.rows = rows,
+                        .series = series,
+                        .nseries = ns,
+                        .opt = opt,
+                        .plots_dir = plots,
+                        .baseline = opt->baseline ? &baseline : NULL};
+    char path[PM_PATH_LEN];
+    bool ok = pm_html_write(&in, path, sizeof path, err, errlen);
+    if (ok)
+        printf("perfmatrix report: %s\n", path);
+    pm_rows_free(&baseline);
+    return ok;
+}
+
 bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *err, size_t errlen)
 {
     pm_rows sorted = {0};
@@ -409,6 +432,8 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
                           opt->gnuplot, opt->templates, err, errlen);
         i = j;
     }
+    if (ok)
+        ok = pm__write_html(&sorted, series, ns, opt, ns > 0 ? plots : NULL, err, errlen);
     free(series);
     pm_rows_free(&sorted);
     return ok;

@@ -39,6 +39,7 @@ typedef struct {
     double slo_p99_us;     /* optional p99 SLO for the operating point; <= 0: none */
     const char *gnuplot;   /* gnuplot program, or NULL to skip plots */
     const char *templates; /* directory of the .gp templates */
+    const char *baseline;  /* a sweep CSV the HTML page compares with, or NULL */
 } pm_report_options;
 
 /* Groups the rows with status "ok" into series sorted by plan, vcpus and
