@@ -284,6 +284,23 @@ function(perf_sweep)
   endforeach()
 endfunction()
 
+# One auxiliary measurement of the set `perf` (a hyperfine timing or an
+# in-process benchmark): test perf.<kind>.<name> running the driver's
+# subcommand with its own timeout.
+function(pm__aux_test kind subcommand name timeout labels)
+  pm__ensure_set(perf)
+  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
+  math(EXPR ctest_timeout "${timeout} + ${PERF_CTEST_MARGIN_SEC}")
+  set(test perf.${kind}.${name})
+  add_test(NAME ${test}
+    COMMAND ${PERFMATRIX_DRIVER} ${subcommand} --name ${name} --timeout-sec ${timeout}
+      --output-dir ${out} ${ARGN}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${test} PROPERTIES
+    LABELS "perf;${labels}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
+  pm__set_test_properties(${test} perf)
+endfunction()
+
 function(perf_command)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;RUNS;WARMUP;TIMEOUT_SEC" "COMMAND;LABELS;SETUP")
   if(NOT arg_NAME OR NOT arg_COMMAND)
@@ -306,18 +323,9 @@ function(perf_command)
   foreach(word IN LISTS arg_SETUP)
     list(APPEND setup_args --setup-arg ${word})
   endforeach()
-  pm__ensure_set(perf)
-  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
-  math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
-  set(test perf.cmd.${arg_NAME})
-  add_test(NAME ${test}
-    COMMAND ${PERFMATRIX_DRIVER} command --name ${arg_NAME} --runs ${arg_RUNS}
-      --warmup ${arg_WARMUP} --timeout-sec ${arg_TIMEOUT_SEC} --hyperfine ${hyperfine}
-      --output-dir ${out} ${setup_args} -- ${arg_COMMAND}
-    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-  set_tests_properties(${test} PROPERTIES
-    LABELS "perf;${arg_LABELS}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
-  pm__set_test_properties(${test} perf)
+  pm__aux_test(cmd command ${arg_NAME} ${arg_TIMEOUT_SEC} "${arg_LABELS}"
+    --runs ${arg_RUNS} --warmup ${arg_WARMUP} --hyperfine ${hyperfine} ${setup_args}
+    -- ${arg_COMMAND})
 endfunction()
 
 function(perf_benchmark)
@@ -328,15 +336,5 @@ function(perf_benchmark)
   if(NOT arg_TIMEOUT_SEC)
     set(arg_TIMEOUT_SEC 120)
   endif()
-  pm__ensure_set(perf)
-  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
-  math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
-  set(test perf.bench.${arg_NAME})
-  add_test(NAME ${test}
-    COMMAND ${PERFMATRIX_DRIVER} bench --name ${arg_NAME} --timeout-sec ${arg_TIMEOUT_SEC}
-      --output-dir ${out} -- ${arg_COMMAND}
-    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-  set_tests_properties(${test} PROPERTIES
-    LABELS "perf;${arg_LABELS}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
-  pm__set_test_properties(${test} perf)
+  pm__aux_test(bench bench ${arg_NAME} ${arg_TIMEOUT_SEC} "${arg_LABELS}" -- ${arg_COMMAND})
 endfunction()
