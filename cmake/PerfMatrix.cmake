@@ -109,10 +109,10 @@ function(perf_set)
       --slo-p99-us ${PERF_P99_SLO_US}
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(${arg_NAME}.setup PROPERTIES
-    LABELS ${arg_LABEL} TIMEOUT 30 FIXTURES_SETUP ${arg_NAME}_results)
+    LABELS "${arg_LABEL};perfmatrix" TIMEOUT 30 FIXTURES_SETUP ${arg_NAME}_results)
   # Tests that read a set's outputs require <set>_report.
   set_tests_properties(${arg_NAME}.report PROPERTIES
-    LABELS ${arg_LABEL} TIMEOUT 300 FIXTURES_CLEANUP ${arg_NAME}_results
+    LABELS "${arg_LABEL};perfmatrix" TIMEOUT 300 FIXTURES_CLEANUP ${arg_NAME}_results
     FIXTURES_SETUP ${arg_NAME}_report)
   pm__set_test_properties(${arg_NAME}.setup ${arg_NAME})
   pm__set_test_properties(${arg_NAME}.report ${arg_NAME})
@@ -199,7 +199,7 @@ function(pm__ensure_redis set engine plan plan_dir)
     endif()
     perf_service(FIXTURE ${set}_redis TEST_PREFIX ${set}.redis PROGRAM ${server}
       ARGS --port {port} --bind 127.0.0.1 --save "" --appendonly no --daemonize no
-      PROBE redis LIFETIME_SEC ${PERF_REDIS_LIFETIME_SEC} LABELS ${label})
+      PROBE redis LIFETIME_SEC ${PERF_REDIS_LIFETIME_SEC} LABELS ${label} perfmatrix)
   endif()
   set(seed ${set}.redis.seed.${plan})
   if(NOT TEST ${seed})
@@ -208,7 +208,7 @@ function(pm__ensure_redis set engine plan plan_dir)
         --timeout-sec 120 --
         ${engine} --seed_redis --plan_dir ${plan_dir} --plan_name ${plan} --redis {addr})
     set_tests_properties(${seed} PROPERTIES
-      LABELS ${label} TIMEOUT 150 SKIP_RETURN_CODE 77
+      LABELS "${label};engine" TIMEOUT 150 SKIP_RETURN_CODE 77
       FIXTURES_SETUP ${set}_redis_${plan} FIXTURES_REQUIRED ${set}_redis)
   endif()
 endfunction()
