@@ -5,6 +5,7 @@
 #include "perfmatrix/record.h"
 #include "perfmatrix/report.h"
 #include "perfmatrix/sweep.h"
+#include "perfmatrix/vm.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -888,13 +889,18 @@ int pm_main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } cmds[] = {{"setup", pm__cmd_setup},           {"point", pm__cmd_point},
-                {"report", pm__cmd_report},         {"bench", pm__cmd_bench},
-                {"command", pm__cmd_command},       {"redis-start", pm__cmd_redis_start},
-                {"redis-stop", pm__cmd_redis_stop}, {"redis-run", pm__cmd_redis_run}};
+    } cmds[] = {{"setup", pm__cmd_setup},
+                {"point", pm__cmd_point},
+                {"report", pm__cmd_report},
+                {"bench", pm__cmd_bench},
+                {"command", pm__cmd_command},
+                {"redis-start", pm__cmd_redis_start},
+                {"redis-stop", pm__cmd_redis_stop},
+                {"redis-run", pm__cmd_redis_run},
+                {"vm", pm_vm_main}};
     if (argc < 2) {
         fprintf(stderr, "usage: perfmatrix setup|point|report|bench|command|redis-start|"
-                        "redis-stop|redis-run [options] [-- command...]\n");
+                        "redis-stop|redis-run|vm [options] [-- command...]\n");
         return PM_EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {

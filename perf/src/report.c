@@ -1,6 +1,7 @@
 #include "perfmatrix/report.h"
 
 #include "perfmatrix/sweep.h"
+#include "perfmatrix/vm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -409,6 +410,7 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
                           opt->gnuplot, opt->templates, err, errlen);
         i = j;
     }
+    ok = ok && pm_vm_report_write(opt, err, errlen);
     free(series);
     pm_rows_free(&sorted);
     return ok;
