@@ -29,7 +29,7 @@
 /* Fills err with a formatted message. A path in it may be cut short, which
  * is fine for a one-line error; vsnprintf keeps GCC from warning about it at
  * every call. */
-__attribute__((format(printf, 3, 4))) static void pm__err(char *err, size_t errlen, const char *fmt,
+__attribute__((format(printf, 3, 4))) static void pm__fmt(char *err, size_t errlen, const char *fmt,
                                                           ...)
 {
     va_list ap;
@@ -300,7 +300,7 @@ static bool pm__write_timeline(const char *path, int64_t t0, size_t span, const 
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) {
-        pm__err(err, errlen, "%s: out of memory", path);
+        pm__fmt(err, errlen, "%s: out of memory", path);
         return false;
     }
     fprintf(f, "time,second,uptime_s,exits_per_sec,phase\n");
@@ -347,12 +347,12 @@ bool pm_vm_store_read(const char *dir, const char *timeline_path, pm_vm_store_fi
     }
     size_t span = ok && t1 > t0 ? (size_t)(t1 - t0) : 0;
     if (ok && span > PM__VM_MAX_SPAN_SEC) {
-        pm__err(err, errlen, "%s: the series span %zu s, not one VM's life", dir, span);
+        pm__fmt(err, errlen, "%s: the series span %zu s, not one VM's life", dir, span);
         ok = false;
     }
     double *cells = ok ? malloc(3 * (span ? span : 1) * sizeof *cells) : NULL;
     if (ok && !cells) {
-        pm__err(err, errlen, "%s: out of memory for a %zu s timeline", dir, span);
+        pm__fmt(err, errlen, "%s: out of memory for a %zu s timeline", dir, span);
         ok = false;
     }
     double *uptime = cells, *exits = cells + span, *phase = cells + 2 * span;
@@ -432,7 +432,7 @@ bool pm_vm_verify(pm_vm_row *row, double summary_uptime_points, const pm_vm_stor
     if (why[0] == '\0')
         return true;
     snprintf(row->status, sizeof row->status, "invalid");
-    snprintf(row->reason, sizeof row->reason, "%s", why);
+    pm__fmt(row->reason, sizeof row->reason, "%s", why);
     return false;
 }
 
@@ -478,13 +478,13 @@ static bool pm__run_logged(char **argv, const pm__vm_config *cfg, int pin, const
     *log = NULL;
     int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        pm__err(err, errlen, "%s: %s", log_path, strerror(errno));
+        pm__fmt(err, errlen, "%s: %s", log_path, strerror(errno));
         return false;
     }
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
     if (saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
-        pm__err(err, errlen, "redirecting stderr to %s: %s", log_path, strerror(errno));
+        pm__fmt(err, errlen, "redirecting stderr to %s: %s", log_path, strerror(errno));
         close(fd);
         if (saved >= 0)
             close(saved);
@@ -511,8 +511,8 @@ static void pm__classify(pm_vm_row *row, const pm__vm_config *cfg, const char *l
     pm__last_line(log ? log : "", line, sizeof line);
     if (row->exit_code == PM_VMM_EXIT_UNAVAILABLE && !row->timeout_killed) {
         snprintf(row->status, sizeof row->status, "skipped");
-        snprintf(row->reason, sizeof row->reason, "%s",
-                 line[0] ? line : "rondo-vmm: backend unavailable (exit 4)");
+        pm__fmt(row->reason, sizeof row->reason, "%s",
+                line[0] ? line : "rondo-vmm: backend unavailable (exit 4)");
         return;
     }
     /* Whatever the run left in the store is read back even when it failed:
@@ -534,29 +534,28 @@ static void pm__classify(pm_vm_row *row, const pm__vm_config *cfg, const char *l
     }
     if (row->timeout_killed) {
         snprintf(row->status, sizeof row->status, "timeout");
-        snprintf(row->reason, sizeof row->reason,
-                 "killed after the %gs per-run timeout (timeout_killed=1)", cfg->timeout_sec);
+        pm__fmt(row->reason, sizeof row->reason,
+                "killed after the %gs per-run timeout (timeout_killed=1)", cfg->timeout_sec);
     } else if (row->exit_code == PM_VMM_EXIT_CRASHED) {
         snprintf(row->status, sizeof row->status, "failed");
-        snprintf(row->reason, sizeof row->reason, "guest crashed (exit 3): %s",
-                 crash[0]  ? crash
-                 : line[0] ? line
-                           : "no message");
+        pm__fmt(row->reason, sizeof row->reason, "guest crashed (exit 3): %s",
+                crash[0]  ? crash
+                : line[0] ? line
+                          : "no message");
     } else if (row->exit_code > 128) {
         snprintf(row->status, sizeof row->status, "failed");
-        snprintf(row->reason, sizeof row->reason, "rondo-vmm killed by signal %d",
-                 row->exit_code - 128);
+        pm__fmt(row->reason, sizeof row->reason, "rondo-vmm killed by signal %d",
+                row->exit_code - 128);
     } else if (row->exit_code != 0) {
         snprintf(row->status, sizeof row->status, "failed");
-        snprintf(row->reason, sizeof row->reason, "exit code %d: %s", row->exit_code,
-                 line[0] ? line : "no message");
+        pm__fmt(row->reason, sizeof row->reason, "exit code %d: %s", row->exit_code,
+                line[0] ? line : "no message");
     } else if (!parsed) {
         snprintf(row->status, sizeof row->status, "failed");
-        snprintf(row->reason, sizeof row->reason, "exit 0 but %s", parse_err);
+        pm__fmt(row->reason, sizeof row->reason, "exit 0 but %s", parse_err);
     } else if (!have_store) {
         snprintf(row->status, sizeof row->status, "invalid");
-        snprintf(row->reason, sizeof row->reason, "the metrics store cannot be read: %s",
-                 store_err);
+        pm__fmt(row->reason, sizeof row->reason, "the metrics store cannot be read: %s", store_err);
     } else if (pm_vm_verify(row, summary_uptime, &fig)) {
         snprintf(row->status, sizeof row->status, "ok");
     }
@@ -588,11 +587,11 @@ static bool pm__fresh_store(const char *dir, const char *test, char *out, size_t
         if (mkdir(out, 0777) == 0)
             return true;
         if (errno != EEXIST) {
-            pm__err(err, errlen, "mkdir %s: %s", out, strerror(errno));
+            pm__fmt(err, errlen, "mkdir %s: %s", out, strerror(errno));
             return false;
         }
     }
-    pm__err(err, errlen, "%s: too many stores for %s", dir, test);
+    pm__fmt(err, errlen, "%s: too many stores for %s", dir, test);
     return false;
 }
 

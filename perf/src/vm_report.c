@@ -192,8 +192,12 @@ static size_t pm__write_plot_data(const pm_vm_rows *rows, const char *sweep_dir,
         }
         fprintf(data, "\n\n");
         free(text);
-        used += (size_t)snprintf(titles + used, used < titles_len ? titles_len - used : 0,
-                                 "%s%ds.r%d", blocks ? " " : "", r->duration_s, r->run_idx);
+        /* The test name says which run a line is; "perf.vm.lifecycle." adds
+         * nothing in the legend. Titles are single words for gnuplot's word(). */
+        const char *title = strstr(r->test, "lifecycle.");
+        title = title ? title + strlen("lifecycle.") : r->test;
+        used += (size_t)snprintf(titles + used, used < titles_len ? titles_len - used : 0, "%s%s",
+                                 blocks ? " " : "", title[0] ? title : "vm");
         blocks++;
     }
     return blocks;
