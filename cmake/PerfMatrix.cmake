@@ -17,6 +17,15 @@
 #   TIMEOUT_SEC and OUTPUT_DIR environment overrides (the smoke set must stay
 #   short whatever the caller exported). The set `perf` exists implicitly.
 #
+# perf_vm_lifecycle([DURATIONS <s>...] [RUNS <n>] [BACKEND auto|kvm|ptrace]
+#                   [TIMEOUT_SEC <s>] [LABELS <label>...] [SET <set>] [VMM <program>])
+#   One test per (duration, run): `<set>.vm.lifecycle.<N>s.r<R>`, labels
+#   `<set label>;vm;lifecycle;<LABELS>`: `perfmatrix vm` runs rondo-vmm (or
+#   VMM) for a workload of N seconds with its own timeout (TIMEOUT_SEC, by
+#   default N + PERF_VM_TIMEOUT_MARGIN_SEC) and checks its summary against its
+#   store. DURATIONS defaults to PERF_VM_DURATIONS and RUNS to PERF_RUNS.
+#   Exit 4 of the VMM (backend unavailable) is a skip with the VMM's reason.
+#
 # perf_command(NAME <name> COMMAND <program> [<arg>...] [LABELS <label...>]
 #              [RUNS <n>] [WARMUP <n>] [TIMEOUT_SEC <sec>] [SETUP <program> [<arg>...]])
 #   Times a whole command with hyperfine (--export-json): test `perf.cmd.<name>`.
@@ -50,7 +59,12 @@ set(PERF_REDIS_LIFETIME_SEC 21600 CACHE STRING
   "Upper bound on the life of a sweep's redis-server, in case its stop test never runs")
 set(PERF_SERVICE_LIFETIME_SEC 3600 CACHE STRING
   "Default upper bound on the life of a service fixture's server")
-mark_as_advanced(PERF_CTEST_MARGIN_SEC PERF_REDIS_LIFETIME_SEC PERF_SERVICE_LIFETIME_SEC)
+set(PERF_VM_DURATIONS "15;30;45" CACHE STRING
+  "Workload durations (s) of the VM lifecycle points (perf_vm_lifecycle)")
+set(PERF_VM_TIMEOUT_MARGIN_SEC 30 CACHE STRING
+  "The VM driver's per-run timeout above the workload's duration")
+mark_as_advanced(PERF_CTEST_MARGIN_SEC PERF_REDIS_LIFETIME_SEC PERF_SERVICE_LIFETIME_SEC
+  PERF_VM_TIMEOUT_MARGIN_SEC)
 
 # The driver program; a project that measures with an installed perfmatrix
 # (the dashboard integration test does) sets this to its path first.
@@ -95,6 +109,7 @@ function(perf_set)
   set(manifest "${CMAKE_BINARY_DIR}/perf_manifest_${arg_NAME}.txt")
   set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_MANIFEST ${manifest})
   set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_POINTS "")
+  set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_VM_POINTS "")
 
   set(gnuplot gnuplot)
   if(GNUPLOT_EXECUTABLE)
@@ -126,6 +141,8 @@ function(perf_set)
   endif()
 endfunction()
 
+# VM points go to a manifest of their own, <stem>_vm.txt beside the engine
+# one, which the VM part of the report reads.
 function(pm__write_manifests)
   get_property(sets GLOBAL PROPERTY PM_SETS)
   foreach(set IN LISTS sets)
@@ -133,6 +150,10 @@ function(pm__write_manifests)
     get_property(points GLOBAL PROPERTY PM_SET_${set}_POINTS)
     list(JOIN points "\n" text)
     file(CONFIGURE OUTPUT ${manifest} CONTENT "${text}\n" @ONLY)
+    get_property(vm_points GLOBAL PROPERTY PM_SET_${set}_VM_POINTS)
+    list(JOIN vm_points "\n" text)
+    string(REGEX REPLACE "\\.txt$" "_vm.txt" vm_manifest ${manifest})
+    file(CONFIGURE OUTPUT ${vm_manifest} CONTENT "${text}\n" @ONLY)
   endforeach()
 endfunction()
 
@@ -280,6 +301,61 @@ function(perf_sweep)
         pm__set_test_properties(${test} ${arg_SET})
         set_property(GLOBAL APPEND PROPERTY PM_SET_${arg_SET}_POINTS ${test})
       endforeach()
+    endforeach()
+  endforeach()
+endfunction()
+
+function(perf_vm_lifecycle)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "RUNS;BACKEND;TIMEOUT_SEC;SET;VMM"
+    "DURATIONS;LABELS")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "perf_vm_lifecycle: unknown arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT arg_DURATIONS)
+    set(arg_DURATIONS ${PERF_VM_DURATIONS})
+  endif()
+  if(NOT arg_RUNS)
+    set(arg_RUNS ${PERF_RUNS})
+  endif()
+  if(NOT arg_BACKEND)
+    set(arg_BACKEND auto)
+  endif()
+  if(NOT arg_BACKEND MATCHES "^(auto|kvm|ptrace)$")
+    message(FATAL_ERROR "perf_vm_lifecycle: BACKEND must be auto, kvm or ptrace, not ${arg_BACKEND}")
+  endif()
+  if(NOT arg_SET)
+    set(arg_SET perf)
+  endif()
+  if(NOT arg_VMM)
+    set(arg_VMM "$<TARGET_FILE:rondo-vmm>")
+  endif()
+  pm__ensure_set(${arg_SET})
+  get_property(label GLOBAL PROPERTY PM_SET_${arg_SET}_LABEL)
+  get_property(out GLOBAL PROPERTY PM_SET_${arg_SET}_DIR)
+
+  foreach(duration IN LISTS arg_DURATIONS)
+    if(NOT duration MATCHES "^[1-9][0-9]*$")
+      message(FATAL_ERROR "perf_vm_lifecycle: duration '${duration}' is not a whole number of seconds")
+    endif()
+    if(arg_TIMEOUT_SEC)
+      set(timeout ${arg_TIMEOUT_SEC})
+    else()
+      math(EXPR timeout "${duration} + ${PERF_VM_TIMEOUT_MARGIN_SEC}")
+    endif()
+    math(EXPR ctest_timeout "${timeout} + ${PERF_CTEST_MARGIN_SEC}")
+    foreach(run RANGE 1 ${arg_RUNS})
+      set(test ${arg_SET}.vm.lifecycle.${duration}s.r${run})
+      add_test(NAME ${test}
+        COMMAND ${PERFMATRIX_DRIVER} vm --test ${test} --output-dir ${out}
+          --duration ${duration} --run ${run} --timeout ${timeout} --backend ${arg_BACKEND}
+          -- ${arg_VMM}
+        WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+      set_tests_properties(${test} PROPERTIES
+        LABELS "${label};vm;lifecycle;${arg_LABELS}"
+        TIMEOUT ${ctest_timeout}
+        FIXTURES_REQUIRED ${arg_SET}_results)
+      pm__set_test_properties(${test} ${arg_SET})
+      set_property(GLOBAL APPEND PROPERTY PM_SET_${arg_SET}_VM_POINTS ${test})
     endforeach()
   endforeach()
 endfunction()

@@ -7,6 +7,7 @@
 #include "perfmatrix/report.h"
 #include "perfmatrix/service.h"
 #include "perfmatrix/sweep.h"
+#include "perfmatrix/vm.h"
 #include "pmbase/child.h"
 
 #include <errno.h>
@@ -607,10 +608,10 @@ int pm_main(int argc, char **argv)
     } cmds[] = {{"setup", pm__cmd_setup},     {"point", pm__cmd_point},
                 {"report", pm__cmd_report},   {"bench", pm__cmd_bench},
                 {"command", pm__cmd_command}, {"service", pm_cmd_service},
-                {"compare", pm_cmd_compare}};
+                {"compare", pm_cmd_compare},  {"vm", pm_vm_main}};
     if (argc < 2) {
         fprintf(stderr,
-                "usage: perfmatrix setup|point|report|bench|command|service|compare [options] "
+                "usage: perfmatrix setup|point|report|bench|command|service|compare|vm [options] "
                 "[-- command...]\n");
         return PM_EXIT_USAGE;
     }

@@ -2,6 +2,7 @@
 
 #include "perfmatrix/html.h"
 #include "perfmatrix/sweep.h"
+#include "perfmatrix/vm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -432,6 +433,7 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
                           opt->gnuplot, opt->templates, err, errlen);
         i = j;
     }
+    ok = ok && pm_vm_report_write(opt, err, errlen);
     if (ok)
         ok = pm__write_html(&sorted, series, ns, opt, ns > 0 ? plots : NULL, err, errlen);
     free(series);
