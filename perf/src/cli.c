@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -330,7 +331,7 @@ static int pm__cmd_point(int argc, char **argv)
         return PM_EXIT_FAILED;
     }
     if (snprintf(dir, sizeof dir, "%s/%s", out, sweep) >= (int)sizeof dir) {
-        fprintf(stderr, "perfmatrix point: output directory '%s': path too long\n", out);
+        fprintf(stderr, "perfmatrix point: output directory '%.200s...': path too long\n", out);
         return PM_EXIT_USAGE;
     }
 
@@ -485,7 +486,8 @@ static int pm__cmd_report(int argc, char **argv)
         }
         char dir[PM_PATH_LEN];
         if (snprintf(dir, sizeof dir, "%s/%s", out, base) >= (int)sizeof dir) {
-            fprintf(stderr, "perfmatrix report: output directory '%s': path too long\n", out);
+            fprintf(stderr, "perfmatrix report: output directory '%.200s...': path too long\n",
+                    out);
             return PM_EXIT_USAGE;
         }
         if (!pm_sweep_load(dir, &rows, err, sizeof err)) {
@@ -525,7 +527,11 @@ static void pm__record_aux(const char *out, const char *prefix, const char *name
     if (!pm_sweep_current(out, false, sweep, sizeof sweep, err, sizeof err))
         return;
     pm__file_name(name, file, sizeof file);
-    snprintf(path, sizeof path, "%s/%s/%s%s.json", out, sweep, prefix, file);
+    if (snprintf(path, sizeof path, "%s/%s/%s%s.json", out, sweep, prefix, file) >=
+        (int)sizeof path) {
+        fprintf(stderr, "perfmatrix: %s: path too long, result not recorded\n", out);
+        return;
+    }
     if (!pm__write_json(path, obj, err, sizeof err))
         fprintf(stderr, "perfmatrix: %s\n", err);
 }
@@ -852,7 +858,10 @@ static int pm__cmd_redis_start(int argc, char **argv)
     const char *files[] = {addr_file, pid_file, log};
     for (size_t i = 0; i < 3; i++) {
         char dir[PM_PATH_LEN];
-        snprintf(dir, sizeof dir, "%s", files[i]);
+        if (snprintf(dir, sizeof dir, "%s", files[i]) >= (int)sizeof dir) {
+            fprintf(stderr, "perfmatrix redis-start: %s: path too long\n", files[i]);
+            return PM_EXIT_USAGE;
+        }
         char *slash = strrchr(dir, '/');
         if (slash != NULL && slash != dir) {
             *slash = '\0';
@@ -928,19 +937,24 @@ static int pm__cmd_redis_stop(int argc, char **argv)
         printf("perfmatrix redis-stop: nothing to stop (%s)\n", err);
         return PM_EXIT_OK;
     }
-    long pid = strtol(text, NULL, 10);
-    free(text);
-    if (pid <= 1) {
-        fprintf(stderr, "perfmatrix redis-stop: %s: not a process id\n", pid_file);
+    /* Only a whole, plausible pid: "12abc" or a number beyond pid_t would
+     * signal some other process. */
+    text[strcspn(text, "\r\n")] = '\0';
+    int pid = 0;
+    bool valid = pm_parse_int(text, 2, INT_MAX, &pid);
+    if (!valid) {
+        fprintf(stderr, "perfmatrix redis-stop: %s: '%.40s' is not a process id\n", pid_file, text);
+        free(text);
         return PM_EXIT_FAILED;
     }
+    free(text);
     kill((pid_t)pid, SIGTERM);
     for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
         usleep(100000);
     if (kill((pid_t)pid, 0) == 0)
         kill((pid_t)pid, SIGKILL);
     unlink(pid_file);
-    printf("perfmatrix redis-stop: stopped redis-server %ld\n", pid);
+    printf("perfmatrix redis-stop: stopped redis-server %d\n", pid);
     return PM_EXIT_OK;
 }
 

@@ -83,7 +83,7 @@ bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, cons
     len = snprintf(front, sizeof front, "%s/pareto%s.dat", plots_dir, stem);
     fits = fits && len < (int)sizeof front;
     if (!fits) {
-        snprintf(err, errlen, "%s: path too long for the plot files", plots_dir);
+        snprintf(err, errlen, "%.200s...: path too long for the plot files", plots_dir);
         return false;
     }
     if (strchr(plots_dir, '\'') || strchr(series[0].plan, '\'')) {
@@ -116,7 +116,7 @@ bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, cons
         len = snprintf(script, sizeof script, "%s/%s.gp", templates, pm__plots[p]);
         fits = fits && len < (int)sizeof script;
         if (!fits) {
-            snprintf(err, errlen, "%s: path too long for gnuplot", plots_dir);
+            snprintf(err, errlen, "%.200s...: path too long for gnuplot", plots_dir);
             ok = false;
             break;
         }

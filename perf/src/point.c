@@ -11,7 +11,7 @@
 
 void pm_print_measurement(const char *name, double value)
 {
-    if (isnan(value))
+    if (!isfinite(value))
         return;
     printf("<CTestMeasurement type=\"numeric/double\" name=\"%s\">%.6g</CTestMeasurement>\n", name,
            value);

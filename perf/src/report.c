@@ -481,7 +481,11 @@ bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errle
         if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
             continue;
         char path[PM_PATH_LEN];
-        snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name) >= (int)sizeof path) {
+            snprintf(err, errlen, "%.200s...: path too long", sweep_dir);
+            ok = false;
+            break;
+        }
         char why[PM_ERR_LEN];
         char *text = pm_read_file(path, why, sizeof why);
         if (!text) {
@@ -524,7 +528,10 @@ bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errle
 static FILE *pm__open(const char *dir, const char *base, const char *suffix, char *path,
                       size_t pathlen, char *err, size_t errlen)
 {
-    snprintf(path, pathlen, "%s/%s%s", dir, base, suffix);
+    if (snprintf(path, pathlen, "%s/%s%s", dir, base, suffix) >= (int)pathlen) {
+        snprintf(err, errlen, "%.200s...: path too long for %s%s", dir, base, suffix);
+        return NULL;
+    }
     FILE *f = fopen(path, "w");
     if (!f)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -641,7 +648,7 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
     const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
     if (ok &&
         snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp) >= (int)sizeof plots) {
-        snprintf(err, errlen, "%s: path too long for the plots directory", opt->out_dir);
+        snprintf(err, errlen, "%.200s...: path too long for the plots directory", opt->out_dir);
         ok = false;
     }
     if (ok && ns > 0)
