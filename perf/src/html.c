@@ -82,6 +82,7 @@ static void pm__pre_of_knee(FILE *f, const pm_series *s, double slo)
     if (m == NULL)
         pmb_oom("the knee analysis");
     pm_knee_analysis_write(m, s, slo);
+    pm_noise_warnings_write(m, s);
     fclose(m);
     fputs("<pre>", f);
     pm__text(f, text);
@@ -144,23 +145,47 @@ static void pm__plots(FILE *f, const char *dir)
     free(names);
 }
 
+/* The async/sync comparison of the summary, when both modes were measured. */
+static void pm__modes(FILE *f, const pm_series *series, size_t n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m == NULL)
+        pmb_oom("the scheduler comparison");
+    pm_modes_compare_write(m, series, n);
+    fclose(m);
+    if (len > 0) {
+        fputs("<h2>Async against sync</h2>\n<pre>", f);
+        pm__text(f, text);
+        fputs("</pre>\n", f);
+    }
+    free(text);
+}
+
 static void pm__series_table(FILE *f, const pm_series *s, double slo)
 {
     fprintf(f, "<h3>%s &middot; vcpus %d &middot; %s &middot; cpu_threads %d, io_threads %d</h3>\n",
             s->plan, s->vcpus, s->async ? "async" : "sync", s->cpu_threads, s->io_threads);
     fputs("<div class=\"wide\"><table><tr><th>Concurrency</th><th>QPS (req/s)</th>"
+          "<th>QPS min&ndash;max (req/s)</th><th>spread</th>"
           "<th>p50 (&micro;s)</th><th>p90 (&micro;s)</th><th>p99 (&micro;s)</th>"
-          "<th>max (&micro;s)</th><th>runs</th><th class=\"l\">Assessment</th></tr>\n",
+          "<th>max (&micro;s)</th><th>valid runs</th><th class=\"l\">Assessment</th></tr>\n",
           f);
     for (size_t i = 0; i < s->n; i++) {
         fputs("<tr>", f);
         pm__num(f, s->concurrency[i], 0);
         pm__num(f, s->qps[i], 1);
+        fprintf(f, "<td>%.1f&ndash;%.1f</td>", s->qps_min[i], s->qps_max[i]);
+        if (s->qps[i] > 0)
+            fprintf(f, "<td>%.1f%%</td>", (s->qps_max[i] - s->qps_min[i]) / s->qps[i] * 100);
+        else
+            fputs("<td>&ndash;</td>", f);
         pm__num(f, s->p50_us[i], 1);
         pm__num(f, s->p90_us[i], 1);
         pm__num(f, s->p99_us[i], 1);
         pm__num(f, s->max_us[i], 1);
-        fprintf(f, "<td>%d</td><td class=\"l\">%s%s</td></tr>\n", s->runs[i],
+        fprintf(f, "<td>%d of %d</td><td class=\"l\">%s%s</td></tr>\n", s->runs[i], s->recorded[i],
                 pm_assessment_name(s->assessment[i]), s->has_knee && s->knee == i ? " (knee)" : "");
     }
     fputs("</table></div>\n", f);
@@ -314,6 +339,7 @@ bool pm_html_write(const pm_html_input *in, char *path, size_t pathlen, char *er
         fputs("<p class=\"bad\">No successful point: nothing to tabulate.</p>\n", f);
     for (size_t i = 0; i < in->nseries; i++)
         pm__series_table(f, &in->series[i], opt->slo_p99_us);
+    pm__modes(f, in->series, in->nseries);
     fputs("<h2>Plots</h2>\n", f);
     pm__plots(f, in->nseries ? in->plots_dir : NULL);
     const char *extra[][2] = {{"_vm.csv", "VM lifecycle"}, {"_scale.csv", "VM scale"}};
