@@ -110,10 +110,17 @@ int rondocli__export(int argc, char **argv, FILE *out, FILE *errf)
             positional[npos++] = arg;
             continue;
         }
-        static const char *const valued[] = {
-            "--remote-write", "--range", "--cursor", "--label", "--bearer-token-file",
-            "--basic-auth-file", "--ca-file", "--max-attempts", "--timeout",
-            "--max-samples-per-request", "--settle"};
+        static const char *const valued[] = {"--remote-write",
+                                             "--range",
+                                             "--cursor",
+                                             "--label",
+                                             "--bearer-token-file",
+                                             "--basic-auth-file",
+                                             "--ca-file",
+                                             "--max-attempts",
+                                             "--timeout",
+                                             "--max-samples-per-request",
+                                             "--settle"};
         size_t k, len = 0;
         for (k = 0; k < sizeof valued / sizeof valued[0]; k++) {
             len = strlen(valued[k]);
@@ -121,8 +128,8 @@ int rondocli__export(int argc, char **argv, FILE *out, FILE *errf)
                 break;
         }
         if (k == sizeof valued / sizeof valued[0])
-            return fail(errf, RONDOCLI_EXIT_INPUT, "unknown option '%s' (see rondo-cli export --help)",
-                        arg);
+            return fail(errf, RONDOCLI_EXIT_INPUT,
+                        "unknown option '%s' (see rondo-cli export --help)", arg);
         const char *v = option_value(argc, argv, &i, len);
         if (v == NULL)
             return fail(errf, RONDOCLI_EXIT_INPUT, "option %s needs a value", valued[k]);
@@ -236,8 +243,9 @@ int rondocli__export(int argc, char **argv, FILE *out, FILE *errf)
             (unsigned long long)st.attempts_failed, (unsigned long long)st.requests_dropped,
             (unsigned long long)st.samples_dropped);
     if (st.requests_dropped > 0) {
-        fprintf(errf, "rondo-cli: export: the receiver refused %llu requests (%llu samples); they "
-                      "were dropped\n",
+        fprintf(errf,
+                "rondo-cli: export: the receiver refused %llu requests (%llu samples); they "
+                "were dropped\n",
                 (unsigned long long)st.requests_dropped, (unsigned long long)st.samples_dropped);
         return EXIT_DROPPED;
     }

@@ -1,10 +1,10 @@
 /* Remote write export: reads the finest archive of each series from the
  * cursor on, sends requests with libcurl, retries or drops by the answer, and
  * moves the cursor. See rondo/remote_write.h for the delivery rules. */
+#include "internal.h"
 #include "pmbase/alloc.h"
 #include "pmbase/clock.h"
 #include "pmbase/file.h"
-#include "internal.h"
 #include "rw_internal.h"
 
 #include <curl/curl.h>
@@ -688,8 +688,10 @@ static void count_drop(struct rw_export *x, long status)
     }
     if (x->ndrop_kinds < RONDO_RW_MAX_DROP_KINDS)
         snprintf(x->drop_kinds[x->ndrop_kinds++], sizeof x->drop_kinds[0], "%s", kind);
-    rw_log(x->o, "request of %zu samples refused and dropped (%s); later ones like it are counted "
-           "only", x->req.nsamples, kind);
+    rw_log(x->o,
+           "request of %zu samples refused and dropped (%s); later ones like it are counted "
+           "only",
+           x->req.nsamples, kind);
 }
 
 /* Sends the request until a 2xx, a refusal, or the attempt cap. */
@@ -734,8 +736,8 @@ static rondo_status send_request(struct rw_export *x, rondo_error *err)
         if (status == 0)
             snprintf(why, sizeof why, "%s", x->http.errbuf);
         else
-            snprintf(why, sizeof why, "HTTP %ld %.*s", status, (int)strcspn(x->http.answer.text, "\n"),
-                     x->http.answer.text);
+            snprintf(why, sizeof why, "HTTP %ld %.*s", status,
+                     (int)strcspn(x->http.answer.text, "\n"), x->http.answer.text);
         if (attempt >= o->max_attempts) {
             x->stats->gave_up = true;
             rondo_error_set(err, RONDO_ERR_IO,
@@ -1008,8 +1010,7 @@ rondo_status rondo_rw_runner_start(rondo_rw_runner **out, const char *store_dir,
     r->ctl = (struct rw_ctl){&r->mu, &r->cv, &r->stopping, &r->deadline};
     int e = pthread_create(&r->thread, NULL, runner_main, r);
     if (e != 0) {
-        rondo_error_set(err, RONDO_ERR_IO, "cannot start the remote-write thread: %s",
-                        strerror(e));
+        rondo_error_set(err, RONDO_ERR_IO, "cannot start the remote-write thread: %s", strerror(e));
         for (size_t i = 0; i < r->nstrings; i++)
             free(r->strings[i]);
         free(r->dir);

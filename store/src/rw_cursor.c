@@ -191,7 +191,11 @@ char *rondo__rw_cursor_format(const struct rondo__rw_cursor *c, const char *url)
         ok = item != NULL;
         if (ok && e->last != RONDO__RW_NONE)
             ok = cJSON_AddNumberToObject(item, "last", (double)e->last) != NULL;
-        ok = ok && cJSON_AddNumberToObject(item, "total", e->total) != NULL;
+        /* cJSON prints 15 digits when they compare equal within an epsilon,
+         * which is not the same double: the total is printed here with 17. */
+        char total[40];
+        snprintf(total, sizeof total, "%.17g", e->total);
+        ok = ok && cJSON_AddRawToObject(item, "total", total) != NULL;
         if (ok && e->pend_from != RONDO__RW_NONE) {
             double range[2] = {(double)e->pend_from, (double)e->pend_to};
             cJSON *p = cJSON_CreateDoubleArray(range, 2);

@@ -31,9 +31,9 @@ bool rondo__rw_label_name_ok(const char *name);
 /* ---- The cursor ------------------------------------------------------------ */
 
 struct rondo__rw_entry {
-    char *key;     /* canonical series key, without the extra labels */
-    int64_t last;  /* start of the last slot delivered, or RONDO__RW_NONE */
-    double total;  /* a counter's running total through `last` */
+    char *key;                  /* canonical series key, without the extra labels */
+    int64_t last;               /* start of the last slot delivered, or RONDO__RW_NONE */
+    double total;               /* a counter's running total through `last` */
     int64_t pend_from, pend_to; /* the slots of the batch in flight, or RONDO__RW_NONE */
 };
 
@@ -70,9 +70,9 @@ struct rondo__rw_request {
     Prometheus__Sample *samples;
     Prometheus__Sample **sample_ptrs;
     size_t nsamples, samples_cap;
-    uint8_t *raw;       /* packed protobuf */
+    uint8_t *raw; /* packed protobuf */
     size_t raw_cap, raw_len;
-    char *packed;       /* snappy block */
+    char *packed; /* snappy block */
     size_t packed_cap, packed_len;
 };
 

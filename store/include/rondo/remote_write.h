@@ -50,10 +50,10 @@ extern "C" {
 #define RONDO_RW_MAX_DROP_KINDS 16
 
 typedef struct rondo_rw_options {
-    const char *url;    /* http:// or https:// (required unless dry_run) */
-    const char *cursor; /* destination name: [A-Za-z0-9_.-]{1,64}; NULL: "prometheus" */
-    const char *selector;  /* only series matching it; NULL: every series */
-    int64_t start, end;    /* only slots starting in [start, end) (Unix s); end 0: no bound */
+    const char *url;      /* http:// or https:// (required unless dry_run) */
+    const char *cursor;   /* destination name: [A-Za-z0-9_.-]{1,64}; NULL: "prometheus" */
+    const char *selector; /* only series matching it; NULL: every series */
+    int64_t start, end;   /* only slots starting in [start, end) (Unix s); end 0: no bound */
     rondo_label labels[RONDO_RW_MAX_EXTRA_LABELS]; /* added to every series, e.g. {"vm","a"} */
     size_t nlabels;
     const char *bearer_token_file; /* "Authorization: Bearer <file content>" */
@@ -65,8 +65,8 @@ typedef struct rondo_rw_options {
     size_t max_request_bytes; /* bound on the uncompressed protobuf of one request */
     int max_attempts;         /* per request, first attempt included */
     double backoff_min_sec, backoff_max_sec;
-    double timeout_sec;       /* one HTTP request, connection included */
-    bool dry_run;             /* encode and count, send nothing, write no cursor */
+    double timeout_sec; /* one HTTP request, connection included */
+    bool dry_run;       /* encode and count, send nothing, write no cursor */
     /* Called once per series with something to send (also in a dry run), with
      * the series key as rondo prints it and its sample count. May be NULL. */
     void (*on_series)(void *ctx, const char *key, size_t samples);
@@ -90,9 +90,9 @@ typedef struct rondo_rw_stats {
     uint64_t attempts_failed;  /* 429, 5xx or network error (each one retried or given up) */
     uint64_t requests_dropped; /* refused with another 4xx */
     uint64_t samples_dropped;
-    uint64_t series_invalid;   /* skipped: a name or label Prometheus would refuse */
-    uint64_t samples_expired;  /* older than the finest archive holds when exported */
-    uint64_t exports;          /* completed export rounds */
+    uint64_t series_invalid;  /* skipped: a name or label Prometheus would refuse */
+    uint64_t samples_expired; /* older than the finest archive holds when exported */
+    uint64_t exports;         /* completed export rounds */
     uint64_t exports_failed;
     int64_t last_success_unix; /* wall-clock time of the last 2xx, 0: never */
     int last_http_status;      /* of the last answer, 0: none (network error) */
