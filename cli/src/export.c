@@ -237,11 +237,12 @@ int rondocli__export(int argc, char **argv, FILE *out, FILE *errf)
     }
     fprintf(out,
             "exported %llu samples of %llu series in %llu requests (%llu bytes); "
-            "%llu retried attempts; %llu requests (%llu samples) refused and dropped\n",
+            "%llu retried attempts; %llu requests (%llu samples) refused and dropped; "
+            "%llu resends refused\n",
             (unsigned long long)st.samples_sent, (unsigned long long)st.series,
             (unsigned long long)st.requests_sent, (unsigned long long)st.bytes_sent,
             (unsigned long long)st.attempts_failed, (unsigned long long)st.requests_dropped,
-            (unsigned long long)st.samples_dropped);
+            (unsigned long long)st.samples_dropped, (unsigned long long)st.resends_refused);
     if (st.requests_dropped > 0) {
         fprintf(errf,
                 "rondo-cli: export: the receiver refused %llu requests (%llu samples); they "

@@ -424,6 +424,7 @@ struct rw_export {
     struct rw_http http;
     bool http_open;
     uint64_t rng;
+    bool resending;  /* the request is the one in flight when an export stopped */
     long kill_after; /* test hook: SIGKILL after this many 2xx, before the cursor write */
     char drop_kinds[RONDO_RW_MAX_DROP_KINDS][96];
     size_t ndrop_kinds;
@@ -727,6 +728,14 @@ static rondo_status send_request(struct rw_export *x, rondo_error *err)
             return RONDO_OK;
         }
         bool retry = status == 0 || status == 429 || status >= 500;
+        if (!retry && x->resending) {
+            x->stats->resends_refused++;
+            rw_log(o,
+                   "the request in flight when the last export stopped was refused on resend "
+                   "(HTTP %ld %.*s): it was most likely stored before the stop; moving on",
+                   status, (int)strcspn(x->http.answer.text, "\n"), x->http.answer.text);
+            return RONDO_OK;
+        }
         if (!retry) {
             count_drop(x, status);
             return RONDO_OK;
@@ -808,8 +817,10 @@ static rondo_status run_export(struct rw_export *x, rondo_error *err)
             (rc = add_piece(x, i, e->pend_from, e->pend_to, true, err)) != RONDO_OK)
             return rc;
     }
+    x->resending = true;
     if (x->npieces > 0 && (rc = flush_request(x, err)) != RONDO_OK)
         return rc;
+    x->resending = false;
     /* Pending ranges of series no longer selected stay as they are. */
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < x->nseries; i++)
@@ -924,6 +935,7 @@ static void merge_stats(rondo_rw_stats *to, const rondo_rw_stats *from)
     to->attempts_failed += from->attempts_failed;
     to->requests_dropped += from->requests_dropped;
     to->samples_dropped += from->samples_dropped;
+    to->resends_refused += from->resends_refused;
     to->series_invalid = from->series_invalid;
     to->samples_expired += from->samples_expired;
     to->exports += from->exports;

@@ -177,8 +177,7 @@ static void serve(struct rw_receiver *r, int fd)
                       strcmp(value, "application/x-protobuf") == 0 &&
                       header(buf, "X-Prometheus-Remote-Write-Version", value, sizeof value) &&
                       strcmp(value, "0.1.0") == 0 && header(buf, "User-Agent", v2, sizeof v2) &&
-                      strncmp(v2, "rondo-remote-write/", 19) == 0 &&
-                      strncmp(buf, "POST ", 5) == 0;
+                      strncmp(v2, "rondo-remote-write/", 19) == 0 && strncmp(buf, "POST ", 5) == 0;
             if (!ok)
                 r->bad_headers++;
             header(buf, "User-Agent", r->last_agent, sizeof r->last_agent);

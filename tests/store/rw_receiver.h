@@ -34,9 +34,9 @@ struct rw_receiver {
     /* Results, under mu. */
     pthread_mutex_t mu;
     size_t requests;
-    size_t bad_headers;    /* a required header missing or wrong */
-    size_t bad_bodies;     /* not snappy, not a WriteRequest, labels out of order */
-    char last_auth[256];   /* the Authorization header of the last request */
+    size_t bad_headers;  /* a required header missing or wrong */
+    size_t bad_bodies;   /* not snappy, not a WriteRequest, labels out of order */
+    char last_auth[256]; /* the Authorization header of the last request */
     char last_agent[128];
     struct rw_recv_sample *samples;
     size_t nsamples, cap;

@@ -154,8 +154,8 @@ static void check_delivery(struct fixture *f, int npoints)
             if (dropped[w][i])
                 want[w] = 0;
             if (seen[w][i] != want[w])
-                fail_msg("point %d of series %d delivered %d times, expected %d", i, w,
-                         seen[w][i], want[w]);
+                fail_msg("point %d of series %d delivered %d times, expected %d", i, w, seen[w][i],
+                         want[w]);
         }
     }
 }

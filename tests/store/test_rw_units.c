@@ -148,7 +148,8 @@ static void t_cursor_corrupt(void **state)
         "{\"format\":\"rondo-remote-write-cursor\",\"version\":1,\"series\":{\"a\":{\"last\":1.5,"
         "\"total\":0}}}",
         "{\"format\":\"rondo-remote-write-cursor\",\"version\":1,\"series\":{\"a\":{\"last\":1}}}",
-        "{\"format\":\"rondo-remote-write-cursor\",\"version\":1,\"series\":{\"a{\":{\"total\":0}}}",
+        "{\"format\":\"rondo-remote-write-cursor\",\"version\":1,\"series\":{\"a{\":{\"total\":0}}"
+        "}",
         "{\"format\":\"rondo-remote-write-cursor\",\"version\":1,\"series\":{\"a\":{\"last\":5,"
         "\"total\":0,\"pending\":[5,9]}}}",
         "{\"format\":\"rondo-remote-write-cursor\",\"version\":1,\"series\":{\"a\":{\"total\":0,"

@@ -90,6 +90,11 @@ typedef struct rondo_rw_stats {
     uint64_t attempts_failed;  /* 429, 5xx or network error (each one retried or given up) */
     uint64_t requests_dropped; /* refused with another 4xx */
     uint64_t samples_dropped;
+    /* The request in flight when an earlier export stopped, resent and
+     * refused with a 4xx: Prometheus refuses an exact repeat of a request it
+     * already stored ("out of order sample"), so this is the normal outcome
+     * of a crash after delivery. Not counted as dropped. */
+    uint64_t resends_refused;
     uint64_t series_invalid;  /* skipped: a name or label Prometheus would refuse */
     uint64_t samples_expired; /* older than the finest archive holds when exported */
     uint64_t exports;         /* completed export rounds */
