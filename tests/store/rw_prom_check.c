@@ -93,8 +93,7 @@ int main(int argc, char **argv)
         }
     }
     char promql[512];
-    snprintf(promql, sizeof promql, "{%s=\"%s\"}[%llds]", label, value,
-             (long long)(hi - lo + 60));
+    snprintf(promql, sizeof promql, "{%s=\"%s\"}[%llds]", label, value, (long long)(hi - lo + 60));
     cJSON *root = query(argv[2], promql, hi + 1);
     cJSON *result = root ? cJSON_GetObjectItem(cJSON_GetObjectItem(root, "data"), "result") : NULL;
     if (!cJSON_IsArray(result)) {
