@@ -42,8 +42,7 @@ static size_t collect(char *p, size_t size, size_t n, void *ctx)
 }
 
 /* Replaces every occurrence of key in text (at most a few) into out. */
-static void substitute(const char *text, const char *key, const char *value, char *out,
-                       size_t size)
+static void substitute(const char *text, const char *key, const char *value, char *out, size_t size)
 {
     size_t n = 0, klen = strlen(key);
     while (*text != '\0' && n + 1 < size) {
@@ -181,7 +180,8 @@ int main(int argc, char **argv)
             ids[nids++] = id->valueint;
         const cJSON *g = cJSON_GetObjectItem(p, "gridPos");
         const cJSON *x = cJSON_GetObjectItem(g, "x"), *w = cJSON_GetObjectItem(g, "w");
-        if (!cJSON_IsNumber(x) || !cJSON_IsNumber(w) || !cJSON_IsNumber(cJSON_GetObjectItem(g, "y")) ||
+        if (!cJSON_IsNumber(x) || !cJSON_IsNumber(w) ||
+            !cJSON_IsNumber(cJSON_GetObjectItem(g, "y")) ||
             !cJSON_IsNumber(cJSON_GetObjectItem(g, "h")) || x->valueint + w->valueint > 24)
             problem("panel without a grid position inside 24 columns", t);
         const cJSON *ds = cJSON_GetObjectItem(p, "datasource");

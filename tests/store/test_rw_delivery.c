@@ -270,6 +270,37 @@ static void t_give_up_then_resend_same(void **state)
     rw_receiver_stop(&f->recv);
 }
 
+/* The request in flight when an export stopped is resent; refused (as
+ * Prometheus refuses an exact repeat of what it stored), it is counted as a
+ * refused resend, not as a drop, and the cursor moves on. */
+static void t_resend_refused(void **state)
+{
+    struct fixture *f = *state;
+    int script[] = {RW_HANG, 400};
+    start_receiver(f, script, 2);
+    rondo_rw_options o;
+    options(f, &o);
+    o.max_attempts = 1;
+    rondo_rw_stats st = {0};
+    assert_int_equal(export(f, &o, &st), RONDO_ERR_IO);
+    memset(&st, 0, sizeof st);
+    assert_int_equal(export(f, &o, &st), RONDO_OK);
+    assert_int_equal(st.resends_refused, 1);
+    assert_int_equal(st.requests_dropped, 0);
+    assert_non_null(strstr(f->log, "refused on resend (HTTP 400 out of order sample)"));
+    pthread_mutex_lock(&f->recv.mu);
+    size_t in0 = 0, in1 = 0;
+    for (size_t k = 0; k < f->recv.nsamples; k++) {
+        in0 += f->recv.samples[k].request == 0;
+        in1 += f->recv.samples[k].request == 1;
+    }
+    pthread_mutex_unlock(&f->recv.mu);
+    assert_int_equal(in0, 7);
+    assert_int_equal(in1, 7);
+    check_delivery(f, NPOINTS);
+    rw_receiver_stop(&f->recv);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "w");
@@ -387,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_retry_then_deliver, setup, teardown),
         cmocka_unit_test_setup_teardown(t_drop_on_400, setup, teardown),
         cmocka_unit_test_setup_teardown(t_give_up_then_resend_same, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_resend_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(t_auth_and_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(t_corrupt_cursor_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(t_runner, setup, teardown),
