@@ -6,10 +6,9 @@
  * parse (Prometheus answers 400 to a parse error; promtool 2.42 has no
  * expression check) and return data. Prints one line per problem; exit 1 when
  * there is any, 77 when ADDR says "skip: ...". */
+#include "prom_query.h"
 #include "rondo/rondo.h"
 
-#include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +20,6 @@ static void problem(const char *what, const char *detail)
 {
     printf("dashboard: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     problems++;
-}
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    struct buf *b = ctx;
-    char *grown = realloc(b->data, b->len + size * n + 1);
-    if (grown == NULL)
-        return 0;
-    b->data = grown;
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
 }
 
 /* Replaces every occurrence of key in text (at most a few) into out. */
@@ -61,29 +42,14 @@ static void evaluate(const char *addr, const char *expr, const char *vm, int64_t
     char a[2048], b[2048];
     substitute(expr, "$__rate_interval", "1m", a, sizeof a);
     substitute(a, "$vm", vm, b, sizeof b);
-    CURL *c = curl_easy_init();
-    char *esc = curl_easy_escape(c, b, 0);
-    char url[4096];
-    snprintf(url, sizeof url, "http://%s/api/v1/query?query=%s&time=%lld", addr, esc,
-             (long long)at);
-    curl_free(esc);
-    struct buf body = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    cJSON *root = body.data ? cJSON_Parse(body.data) : NULL;
+    long status;
+    cJSON *root = prom_query(addr, b, at, &status);
     const cJSON *result =
         root ? cJSON_GetObjectItem(cJSON_GetObjectItem(root, "data"), "result") : NULL;
     const cJSON *error = root ? cJSON_GetObjectItem(root, "error") : NULL;
     char detail[2600];
-    if (cc != CURLE_OK) {
-        snprintf(detail, sizeof detail, "%s: %s", b, curl_easy_strerror(cc));
-        problem("cannot query Prometheus", detail);
+    if (root == NULL) {
+        problem("cannot query Prometheus", b);
     } else if (status != 200) {
         snprintf(detail, sizeof detail, "%s: HTTP %ld %s", b, status,
                  cJSON_IsString(error) ? error->valuestring : "");
@@ -94,7 +60,6 @@ static void evaluate(const char *addr, const char *expr, const char *vm, int64_t
         printf("ok: %s (%d series)\n", b, cJSON_GetArraySize(result));
     }
     cJSON_Delete(root);
-    free(body.data);
 }
 
 static bool has_string(const cJSON *obj, const char *name)

@@ -4,59 +4,13 @@
  * (counters as running totals from the first slot), no more, no fewer, and
  * no series Prometheus has that the store has not. Prints one line per
  * difference and exits 1 when there is any; 77 when ADDR says "skip: ...". */
+#include "prom_query.h"
 #include "rondo/rondo.h"
 
-#include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    struct buf *b = ctx;
-    char *grown = realloc(b->data, b->len + size * n + 1);
-    if (grown == NULL)
-        return 0;
-    b->data = grown;
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-static cJSON *query(const char *addr, const char *promql, int64_t at)
-{
-    CURL *c = curl_easy_init();
-    char *esc = curl_easy_escape(c, promql, 0);
-    char url[4096];
-    snprintf(url, sizeof url, "http://%s/api/v1/query?query=%s&time=%lld", addr, esc,
-             (long long)at);
-    curl_free(esc);
-    struct buf b = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    if (cc != CURLE_OK || b.data == NULL) {
-        fprintf(stderr, "rw_prom_check: query %s: %s\n", promql, curl_easy_strerror(cc));
-        free(b.data);
-        return NULL;
-    }
-    cJSON *root = cJSON_Parse(b.data);
-    if (root == NULL)
-        fprintf(stderr, "rw_prom_check: query %s: not JSON: %.200s\n", promql, b.data);
-    free(b.data);
-    return root;
-}
 
 int main(int argc, char **argv)
 {
@@ -94,7 +48,8 @@ int main(int argc, char **argv)
     }
     char promql[512];
     snprintf(promql, sizeof promql, "{%s=\"%s\"}[%llds]", label, value, (long long)(hi - lo + 60));
-    cJSON *root = query(argv[2], promql, hi + 1);
+    long status;
+    cJSON *root = prom_query(argv[2], promql, hi + 1, &status);
     cJSON *result = root ? cJSON_GetObjectItem(cJSON_GetObjectItem(root, "data"), "result") : NULL;
     if (!cJSON_IsArray(result)) {
         fprintf(stderr, "rw_prom_check: no result for %s\n", promql);
