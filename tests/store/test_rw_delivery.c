@@ -74,7 +74,8 @@ static int teardown(void **state)
 static void start_receiver(struct fixture *f, const int *script, size_t n)
 {
     memset(&f->recv, 0, sizeof f->recv);
-    memcpy(f->recv.script, script, n * sizeof *script);
+    if (n > 0)
+        memcpy(f->recv.script, script, n * sizeof *script);
     f->recv.nscript = n;
     f->recv.decode = true;
     f->recv.max_life_sec = 60;
