@@ -12,9 +12,19 @@
 #
 # perf_set(NAME <set> LABEL <label> OUTPUT_DIR <dir> [FIXED])
 #   Declares a set of points with its own results fixture, sweep directory and
-#   report test. FIXED makes the set ignore the DURATION_SEC, WARMUP_ITERS,
+#   report test (`<set>.report`, which sets up the fixture `<set>_report` for
+#   tests that read the outputs). FIXED makes the set ignore the DURATION_SEC, WARMUP_ITERS,
 #   TIMEOUT_SEC and OUTPUT_DIR environment overrides (the smoke set must stay
 #   short whatever the caller exported). The set `perf` exists implicitly.
+#
+# perf_vm_lifecycle([DURATIONS <s>...] [RUNS <n>] [BACKEND auto|kvm|ptrace]
+#                   [TIMEOUT_SEC <s>] [LABELS <label>...] [SET <set>] [VMM <program>])
+#   One test per (duration, run): `<set>.vm.lifecycle.<N>s.r<R>`, labels
+#   `<set label>;vm;lifecycle;<LABELS>`: `perfmatrix vm` runs rondo-vmm (or
+#   VMM) for a workload of N seconds with its own timeout (TIMEOUT_SEC, by
+#   default N + PERF_VM_TIMEOUT_MARGIN_SEC) and checks its summary against its
+#   store. DURATIONS defaults to PERF_VM_DURATIONS and RUNS to PERF_RUNS.
+#   Exit 4 of the VMM (backend unavailable) is a skip with the VMM's reason.
 #
 # perf_command(NAME <name> COMMAND <program> [<arg>...] [LABELS <label...>]
 #              [RUNS <n>] [WARMUP <n>] [TIMEOUT_SEC <sec>] [SETUP <program> [<arg>...]])
@@ -49,7 +59,12 @@ set(PERF_REDIS_LIFETIME_SEC 21600 CACHE STRING
   "Upper bound on the life of a sweep's redis-server, in case its stop test never runs")
 set(PERF_SERVICE_LIFETIME_SEC 3600 CACHE STRING
   "Default upper bound on the life of a service fixture's server")
-mark_as_advanced(PERF_CTEST_MARGIN_SEC PERF_REDIS_LIFETIME_SEC PERF_SERVICE_LIFETIME_SEC)
+set(PERF_VM_DURATIONS "15;30;45" CACHE STRING
+  "Workload durations (s) of the VM lifecycle points (perf_vm_lifecycle)")
+set(PERF_VM_TIMEOUT_MARGIN_SEC 30 CACHE STRING
+  "The VM driver's per-run timeout above the workload's duration")
+mark_as_advanced(PERF_CTEST_MARGIN_SEC PERF_REDIS_LIFETIME_SEC PERF_SERVICE_LIFETIME_SEC
+  PERF_VM_TIMEOUT_MARGIN_SEC)
 
 # The driver program; a project that measures with an installed perfmatrix
 # (the dashboard integration test does) sets this to its path first.
@@ -94,6 +109,7 @@ function(perf_set)
   set(manifest "${CMAKE_BINARY_DIR}/perf_manifest_${arg_NAME}.txt")
   set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_MANIFEST ${manifest})
   set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_POINTS "")
+  set_property(GLOBAL PROPERTY PM_SET_${arg_NAME}_VM_POINTS "")
 
   set(gnuplot gnuplot)
   if(GNUPLOT_EXECUTABLE)
@@ -108,9 +124,11 @@ function(perf_set)
       --slo-p99-us ${PERF_P99_SLO_US}
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(${arg_NAME}.setup PROPERTIES
-    LABELS ${arg_LABEL} TIMEOUT 30 FIXTURES_SETUP ${arg_NAME}_results)
+    LABELS "${arg_LABEL};perfmatrix" TIMEOUT 30 FIXTURES_SETUP ${arg_NAME}_results)
+  # Tests that read a set's outputs require <set>_report.
   set_tests_properties(${arg_NAME}.report PROPERTIES
-    LABELS ${arg_LABEL} TIMEOUT 300 FIXTURES_CLEANUP ${arg_NAME}_results)
+    LABELS "${arg_LABEL};perfmatrix" TIMEOUT 300 FIXTURES_CLEANUP ${arg_NAME}_results
+    FIXTURES_SETUP ${arg_NAME}_report)
   pm__set_test_properties(${arg_NAME}.setup ${arg_NAME})
   pm__set_test_properties(${arg_NAME}.report ${arg_NAME})
 
@@ -123,6 +141,8 @@ function(perf_set)
   endif()
 endfunction()
 
+# VM points go to a manifest of their own, <stem>_vm.txt beside the engine
+# one, which the VM part of the report reads.
 function(pm__write_manifests)
   get_property(sets GLOBAL PROPERTY PM_SETS)
   foreach(set IN LISTS sets)
@@ -130,6 +150,10 @@ function(pm__write_manifests)
     get_property(points GLOBAL PROPERTY PM_SET_${set}_POINTS)
     list(JOIN points "\n" text)
     file(CONFIGURE OUTPUT ${manifest} CONTENT "${text}\n" @ONLY)
+    get_property(vm_points GLOBAL PROPERTY PM_SET_${set}_VM_POINTS)
+    list(JOIN vm_points "\n" text)
+    string(REGEX REPLACE "\\.txt$" "_vm.txt" vm_manifest ${manifest})
+    file(CONFIGURE OUTPUT ${vm_manifest} CONTENT "${text}\n" @ONLY)
   endforeach()
 endfunction()
 
@@ -196,7 +220,7 @@ function(pm__ensure_redis set engine plan plan_dir)
     endif()
     perf_service(FIXTURE ${set}_redis TEST_PREFIX ${set}.redis PROGRAM ${server}
       ARGS --port {port} --bind 127.0.0.1 --save "" --appendonly no --daemonize no
-      PROBE redis LIFETIME_SEC ${PERF_REDIS_LIFETIME_SEC} LABELS ${label})
+      PROBE redis LIFETIME_SEC ${PERF_REDIS_LIFETIME_SEC} LABELS ${label} perfmatrix)
   endif()
   set(seed ${set}.redis.seed.${plan})
   if(NOT TEST ${seed})
@@ -205,7 +229,7 @@ function(pm__ensure_redis set engine plan plan_dir)
         --timeout-sec 120 --
         ${engine} --seed_redis --plan_dir ${plan_dir} --plan_name ${plan} --redis {addr})
     set_tests_properties(${seed} PROPERTIES
-      LABELS ${label} TIMEOUT 150 SKIP_RETURN_CODE 77
+      LABELS "${label};engine" TIMEOUT 150 SKIP_RETURN_CODE 77
       FIXTURES_SETUP ${set}_redis_${plan} FIXTURES_REQUIRED ${set}_redis)
   endif()
 endfunction()
@@ -281,6 +305,78 @@ function(perf_sweep)
   endforeach()
 endfunction()
 
+function(perf_vm_lifecycle)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "RUNS;BACKEND;TIMEOUT_SEC;SET;VMM"
+    "DURATIONS;LABELS")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "perf_vm_lifecycle: unknown arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT arg_DURATIONS)
+    set(arg_DURATIONS ${PERF_VM_DURATIONS})
+  endif()
+  if(NOT arg_RUNS)
+    set(arg_RUNS ${PERF_RUNS})
+  endif()
+  if(NOT arg_BACKEND)
+    set(arg_BACKEND auto)
+  endif()
+  if(NOT arg_BACKEND MATCHES "^(auto|kvm|ptrace)$")
+    message(FATAL_ERROR "perf_vm_lifecycle: BACKEND must be auto, kvm or ptrace, not ${arg_BACKEND}")
+  endif()
+  if(NOT arg_SET)
+    set(arg_SET perf)
+  endif()
+  if(NOT arg_VMM)
+    set(arg_VMM "$<TARGET_FILE:rondo-vmm>")
+  endif()
+  pm__ensure_set(${arg_SET})
+  get_property(label GLOBAL PROPERTY PM_SET_${arg_SET}_LABEL)
+  get_property(out GLOBAL PROPERTY PM_SET_${arg_SET}_DIR)
+
+  foreach(duration IN LISTS arg_DURATIONS)
+    if(NOT duration MATCHES "^[1-9][0-9]*$")
+      message(FATAL_ERROR "perf_vm_lifecycle: duration '${duration}' is not a whole number of seconds")
+    endif()
+    if(arg_TIMEOUT_SEC)
+      set(timeout ${arg_TIMEOUT_SEC})
+    else()
+      math(EXPR timeout "${duration} + ${PERF_VM_TIMEOUT_MARGIN_SEC}")
+    endif()
+    math(EXPR ctest_timeout "${timeout} + ${PERF_CTEST_MARGIN_SEC}")
+    foreach(run RANGE 1 ${arg_RUNS})
+      set(test ${arg_SET}.vm.lifecycle.${duration}s.r${run})
+      add_test(NAME ${test}
+        COMMAND ${PERFMATRIX_DRIVER} vm --test ${test} --output-dir ${out}
+          --duration ${duration} --run ${run} --timeout ${timeout} --backend ${arg_BACKEND}
+          -- ${arg_VMM}
+        WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+      set_tests_properties(${test} PROPERTIES
+        LABELS "${label};vm;lifecycle;${arg_LABELS}"
+        TIMEOUT ${ctest_timeout}
+        FIXTURES_REQUIRED ${arg_SET}_results)
+      pm__set_test_properties(${test} ${arg_SET})
+      set_property(GLOBAL APPEND PROPERTY PM_SET_${arg_SET}_VM_POINTS ${test})
+    endforeach()
+  endforeach()
+endfunction()
+
+# One auxiliary measurement of the set `perf` (a hyperfine timing or an
+# in-process benchmark): test perf.<kind>.<name> running the driver's
+# subcommand with its own timeout.
+function(pm__aux_test kind subcommand name timeout labels)
+  pm__ensure_set(perf)
+  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
+  math(EXPR ctest_timeout "${timeout} + ${PERF_CTEST_MARGIN_SEC}")
+  set(test perf.${kind}.${name})
+  add_test(NAME ${test}
+    COMMAND ${PERFMATRIX_DRIVER} ${subcommand} --name ${name} --timeout-sec ${timeout}
+      --output-dir ${out} ${ARGN}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${test} PROPERTIES
+    LABELS "perf;${labels}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
+  pm__set_test_properties(${test} perf)
+endfunction()
+
 function(perf_command)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;RUNS;WARMUP;TIMEOUT_SEC" "COMMAND;LABELS;SETUP")
   if(NOT arg_NAME OR NOT arg_COMMAND)
@@ -303,18 +399,9 @@ function(perf_command)
   foreach(word IN LISTS arg_SETUP)
     list(APPEND setup_args --setup-arg ${word})
   endforeach()
-  pm__ensure_set(perf)
-  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
-  math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
-  set(test perf.cmd.${arg_NAME})
-  add_test(NAME ${test}
-    COMMAND ${PERFMATRIX_DRIVER} command --name ${arg_NAME} --runs ${arg_RUNS}
-      --warmup ${arg_WARMUP} --timeout-sec ${arg_TIMEOUT_SEC} --hyperfine ${hyperfine}
-      --output-dir ${out} ${setup_args} -- ${arg_COMMAND}
-    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-  set_tests_properties(${test} PROPERTIES
-    LABELS "perf;${arg_LABELS}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
-  pm__set_test_properties(${test} perf)
+  pm__aux_test(cmd command ${arg_NAME} ${arg_TIMEOUT_SEC} "${arg_LABELS}"
+    --runs ${arg_RUNS} --warmup ${arg_WARMUP} --hyperfine ${hyperfine} ${setup_args}
+    -- ${arg_COMMAND})
 endfunction()
 
 function(perf_benchmark)
@@ -325,15 +412,5 @@ function(perf_benchmark)
   if(NOT arg_TIMEOUT_SEC)
     set(arg_TIMEOUT_SEC 120)
   endif()
-  pm__ensure_set(perf)
-  get_property(out GLOBAL PROPERTY PM_SET_perf_DIR)
-  math(EXPR ctest_timeout "${arg_TIMEOUT_SEC} + ${PERF_CTEST_MARGIN_SEC}")
-  set(test perf.bench.${arg_NAME})
-  add_test(NAME ${test}
-    COMMAND ${PERFMATRIX_DRIVER} bench --name ${arg_NAME} --timeout-sec ${arg_TIMEOUT_SEC}
-      --output-dir ${out} -- ${arg_COMMAND}
-    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-  set_tests_properties(${test} PROPERTIES
-    LABELS "perf;${arg_LABELS}" TIMEOUT ${ctest_timeout} FIXTURES_REQUIRED perf_results)
-  pm__set_test_properties(${test} perf)
+  pm__aux_test(bench bench ${arg_NAME} ${arg_TIMEOUT_SEC} "${arg_LABELS}" -- ${arg_COMMAND})
 endfunction()

@@ -70,20 +70,26 @@ function(pm_add_cli_test name)
   endif()
 endfunction()
 
-# pm_add_fuzzer(<name> SOURCES <src...> [LIBRARIES <lib...>] CORPUS <dir>)
+# pm_add_fuzzer(<name> COMPONENT <component> SOURCES <src...> [LIBRARIES <lib...>]
+#               CORPUS <dir>)
 #
 # Always builds `fuzz_<name>_replay`, the fuzz target linked with a main that
 # feeds it every file of the corpus, and registers it as `fuzz.<name>.corpus`
 # so the corpus is a regression suite in every build. With PERFMATRIX_FUZZ
 # (clang) it also builds the libFuzzer program `fuzz_<name>` and registers
-# `fuzz.<name>.run`, a bounded fuzzing session (label `fuzzing`).
+# `fuzz.<name>.run`, a bounded fuzzing session (label `fuzzing`). Both carry
+# the component's label.
 set(PERFMATRIX_FUZZ_SECONDS 30 CACHE STRING "Seconds each fuzz.<name>.run test fuzzes")
 function(pm_add_fuzzer name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "CORPUS" "SOURCES;LIBRARIES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "CORPUS;COMPONENT" "SOURCES;LIBRARIES")
+  if(NOT arg_COMPONENT)
+    message(FATAL_ERROR "pm_add_fuzzer(${name}): COMPONENT is required")
+  endif()
   add_executable(fuzz_${name}_replay ${arg_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.c)
   target_link_libraries(fuzz_${name}_replay PRIVATE ${arg_LIBRARIES})
   add_test(NAME fuzz.${name}.corpus COMMAND fuzz_${name}_replay ${arg_CORPUS})
-  set_tests_properties(fuzz.${name}.corpus PROPERTIES LABELS "fuzz" TIMEOUT 120)
+  set_tests_properties(fuzz.${name}.corpus PROPERTIES
+    LABELS "fuzz;${arg_COMPONENT}" TIMEOUT 120)
   if(PERFMATRIX_FUZZ)
     add_executable(fuzz_${name} ${arg_SOURCES})
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
@@ -94,7 +100,7 @@ function(pm_add_fuzzer name)
         $<TARGET_FILE:fuzz_${name}> -max_total_time=${PERFMATRIX_FUZZ_SECONDS}
         -timeout=5 -rss_limit_mb=2048 ${work} ${arg_CORPUS})
     set_tests_properties(fuzz.${name}.run PROPERTIES
-      LABELS "fuzzing"
+      LABELS "fuzzing;${arg_COMPONENT}"
       TIMEOUT 600
       FIXTURES_REQUIRED fuzz_${name}_dir)
     add_test(NAME fuzz.${name}.mkdir COMMAND ${CMAKE_COMMAND} -E make_directory ${work})

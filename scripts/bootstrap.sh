@@ -13,6 +13,7 @@ packages=(
   libmicrohttpd-dev
   hyperfine gnuplot-nox
   prometheus prometheus-node-exporter
+  chromium
 )
 
 missing=()

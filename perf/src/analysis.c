@@ -1,6 +1,7 @@
 #include "perfmatrix/analysis.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,22 @@ bool pm_kneedle(const double *x, const double *y, size_t n, size_t *bend)
     return true;
 }
 
+double pm_rise_per_doubling(const double *concurrency, const double *qps, size_t i)
+{
+    if (i == 0)
+        return NAN;
+    double doublings = log2(concurrency[i] / concurrency[i - 1]);
+    if (!(doublings > 0) || !(qps[i - 1] > 0) || !(qps[i] >= 0))
+        return NAN;
+    /* Sweeps step by 2x or 4x; per doubling makes both comparable. */
+    return pow(qps[i] / qps[i - 1], 1.0 / doublings) - 1.0;
+}
+
+static bool pm__rising(const double *concurrency, const double *qps, size_t i)
+{
+    return pm_rise_per_doubling(concurrency, qps, i) >= PM_RISE_PER_DOUBLING;
+}
+
 bool pm_knee(const double *concurrency, const double *qps, size_t n, size_t *knee)
 {
     size_t k;
@@ -42,10 +59,13 @@ bool pm_knee(const double *concurrency, const double *qps, size_t n, size_t *kne
         return false;
     /* On a coarse doubling sweep the difference curve peaks at the last level
      * before the tangent falls below the chord, which can still be scaling
-     * well; the saturation knee is the first level after which one more
-     * doubling adds less than PM_KNEE_MIN_GAIN. */
-    while (k + 1 < n && qps[k + 1] >= qps[k] * (1.0 + PM_KNEE_MIN_GAIN))
-        k++;
+     * well; and a level the curve still climbs into is not saturated, so the
+     * knee is at the last level that still rises PM_RISE_PER_DOUBLING. */
+    for (size_t i = k + 1; i < n; i++)
+        if (pm__rising(concurrency, qps, i))
+            k = i;
+    if (k == n - 1)
+        return false;
     *knee = k;
     return true;
 }
@@ -92,19 +112,29 @@ static double pm__usl_eval(const pm_usl *u, double nn)
     return u->lambda * nn / (1.0 + u->sigma * (nn - 1.0) + u->kappa * nn * (nn - 1.0));
 }
 
-bool pm_usl_fit(const double *concurrency, const double *qps, size_t n, pm_usl *out)
+bool pm_usl_fit(const double *concurrency, const double *qps, size_t n, pm_usl *out, char *why,
+                size_t whylen)
 {
+    char ignored[8];
+    if (!why) {
+        why = ignored;
+        whylen = sizeof ignored;
+    }
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!(concurrency[i] > 0) || !(qps[i] > 0))
+        if (!(concurrency[i] > 0) || !(qps[i] > 0)) {
+            snprintf(why, whylen, "concurrency %g has no throughput", concurrency[i]);
             return false;
+        }
         bool seen = false;
         for (size_t j = 0; j < i; j++)
             seen = seen || concurrency[j] == concurrency[i];
         distinct += !seen;
     }
-    if (distinct < 3)
+    if (distinct < 3) {
+        snprintf(why, whylen, "%zu distinct levels, at least three are needed", distinct);
         return false;
+    }
     double mean = 0.0;
     for (size_t i = 0; i < n; i++)
         mean += qps[i] / (double)n;
@@ -159,6 +189,8 @@ bool pm_usl_fit(const double *concurrency, const double *qps, size_t n, pm_usl *
     }
     if (found)
         *out = best;
+    else
+        snprintf(why, whylen, "no model with sigma and kappa >= 0 fits these levels");
     return found;
 }
 
@@ -169,18 +201,20 @@ void pm_assess(const double *concurrency, const double *qps, const double *p99_u
     for (size_t i = 0; i < n; i++)
         peak = fmax(peak, qps[i]);
     for (size_t i = 0; i < n; i++) {
-        if (i == 0) {
-            /* One step of the sweep says nothing about scaling; the lowest
-             * level leaves the parallel hardware idle by construction. */
-            out[i] = PM_ASSESS_UNDERUTILIZED;
+        if (i == knee) {
+            out[i] = PM_ASSESS_SATURATED_KNEE;
+        } else if (i == 0) {
+            /* The lowest level leaves the parallel hardware idle, unless it
+             * already reaches (nearly) the peak: then more concurrency would
+             * not pay, and calling it underutilized would be wrong. */
+            out[i] = qps[i] < PM_RECOMMEND_PEAK_FRACTION * peak ? PM_ASSESS_UNDERUTILIZED
+                                                                : PM_ASSESS_NEAR_LINEAR;
         } else if (i < knee) {
             double speedup = qps[0] > 0 ? qps[i] / qps[0] : 0.0;
             double efficiency = speedup / (concurrency[i] / concurrency[0]);
             out[i] = efficiency >= 0.9    ? PM_ASSESS_NEAR_LINEAR
                      : efficiency >= 0.75 ? PM_ASSESS_GOOD_SCALING
                                           : PM_ASSESS_STARTING_TO_SATURATE;
-        } else if (i == knee) {
-            out[i] = PM_ASSESS_SATURATED_KNEE;
         } else {
             /* Past the knee the extra requests only queue: the cost shows as
              * tail latency first, and as lost throughput when it is severe. */
@@ -229,6 +263,33 @@ bool pm_recommend(const double *qps, const double *p99_us, size_t n, double slo_
         }
     }
     return false;
+}
+
+void pm_curve_analyze(const double *concurrency, const double *qps, const double *p99_us, size_t n,
+                      double slo_p99_us, pm_curve *curve, pm_assessment *assessment)
+{
+    memset(curve, 0, sizeof *curve);
+    curve->has_bend = pm_kneedle(concurrency, qps, n, &curve->bend);
+    curve->has_knee = pm_knee(concurrency, qps, n, &curve->knee);
+    curve->still_rising = n >= 2 && pm__rising(concurrency, qps, n - 1);
+    curve->has_recommendation = pm_recommend(qps, p99_us, n, slo_p99_us, &curve->recommendation);
+    if (curve->has_recommendation) {
+        size_t rec = curve->recommendation;
+        bool rises_later = false;
+        for (size_t i = rec + 1; i < n; i++)
+            rises_later = rises_later || pm__rising(concurrency, qps, i);
+        /* A recommendation past the knee means the curve still climbed to
+         * 95% of its peak there; without a knee, a curve flat after the
+         * recommendation bends at it. Either way the recommendation is the
+         * knee, so the two never disagree. */
+        if ((curve->has_knee && rec > curve->knee) ||
+            (!curve->has_knee && !rises_later && rec + 1 < n)) {
+            curve->has_knee = true;
+            curve->knee = rec;
+            curve->knee_at_recommendation = true;
+        }
+    }
+    pm_assess(concurrency, qps, p99_us, n, curve->has_knee ? curve->knee : n, assessment);
 }
 
 static int pm__cmp_double(const void *a, const void *b)

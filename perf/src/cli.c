@@ -7,11 +7,13 @@
 #include "perfmatrix/report.h"
 #include "perfmatrix/service.h"
 #include "perfmatrix/sweep.h"
+#include "perfmatrix/vm.h"
 #include "pmbase/child.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +34,82 @@ static int pm__usage(const char *cmd, const char *msg)
 {
     fprintf(stderr, "perfmatrix %s: %s (see perf/README.md)\n", cmd, msg);
     return PM_EXIT_USAGE;
+}
+
+/* What pm__getopt returns after reporting a bad option. */
+#define PM__OPT_ERROR (-2)
+
+/* getopt_long for every subcommand: "+:" stops at the first word that is
+ * not an option (the measured command) and tells a missing value apart from
+ * an unknown option. A value that is itself an option ("--plan --", or
+ * "--plan --test x") is refused: getopt would take it as the value. Errors
+ * are one line naming the option as the user wrote it. */
+static int pm__getopt(const char *cmd, int argc, char **argv, const struct option *opts)
+{
+    int li = -1;
+    int c = getopt_long(argc, argv, "+:", opts, &li);
+    if (c == -1)
+        return -1;
+    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    if (c == '?') {
+        fprintf(stderr, "perfmatrix %s: unknown option '%s' (see perf/README.md)\n", cmd, word);
+        return PM__OPT_ERROR;
+    }
+    if (c == ':') {
+        fprintf(stderr, "perfmatrix %s: option '%s' needs a value\n", cmd, word);
+        return PM__OPT_ERROR;
+    }
+    if (optarg && li >= 0 && strncmp(optarg, "--", 2) == 0) {
+        fprintf(stderr, "perfmatrix %s: option '--%s' needs a value, got '%s'\n", cmd,
+                opts[li].name, optarg);
+        return PM__OPT_ERROR;
+    }
+    return c;
+}
+
+static const char *pm__opt_name(const struct option *opts, int c)
+{
+    for (; opts->name; opts++)
+        if (opts->val == c)
+            return opts->name;
+    return "?";
+}
+
+/* Parses the value of option c as an integer in [min, max]; on failure
+ * prints one line naming the option, the value and the range. */
+static bool pm__int_opt(const char *cmd, const struct option *opts, int c, int min, int max,
+                        int *out)
+{
+    if (pm_parse_int(optarg, min, max, out))
+        return true;
+    fprintf(stderr, "perfmatrix %s: option '--%s' '%s': expected an integer in [%d, %d]\n", cmd,
+            pm__opt_name(opts, c), optarg, min, max);
+    return false;
+}
+
+static bool pm__double_opt(const char *cmd, const struct option *opts, int c, double min,
+                           double max, double *out)
+{
+    if (pm_parse_double(optarg, min, max, out))
+        return true;
+    fprintf(stderr, "perfmatrix %s: option '--%s' '%s': expected a number in [%g, %g]\n", cmd,
+            pm__opt_name(opts, c), optarg, min, max);
+    return false;
+}
+
+/* A text value that must fit its field whole (a cut plan name would merge
+ * points that differ). */
+static bool pm__text_opt(const char *cmd, const struct option *opts, int c, size_t max_len,
+                         const char **out)
+{
+    size_t len = strlen(optarg);
+    if (len > 0 && len <= max_len) {
+        *out = optarg;
+        return true;
+    }
+    fprintf(stderr, "perfmatrix %s: option '--%s': %zu characters, expected 1 to %zu\n", cmd,
+            pm__opt_name(opts, c), len, max_len);
+    return false;
 }
 
 static const char *pm__output_dir(const char *option)
@@ -85,11 +163,13 @@ static int pm__cmd_setup(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *out = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = pm__getopt("setup", argc, argv, opts)) != -1) {
         if (c != 'o')
-            return pm__usage("setup", "unknown option");
+            return PM_EXIT_USAGE;
         out = optarg;
     }
+    if (optind != argc)
+        return pm__usage("setup", "unexpected argument");
     out = pm__output_dir(out);
     char name[256], err[PM_ERR_LEN];
     if (!pm_sweep_begin(out, name, sizeof name, err, sizeof err)) {
@@ -115,6 +195,7 @@ static int pm__cmd_point(int argc, char **argv)
                                          {"test", required_argument, NULL, 'n'},
                                          {"ctest-timeout", required_argument, NULL, 'T'},
                                          {"redis-file", required_argument, NULL, 'R'},
+                                         {"rate", required_argument, NULL, 'L'},
                                          {NULL, 0, NULL, 0}};
     pm_point_config cfg = {.async = 1,
                            .concurrency = 1,
@@ -128,53 +209,56 @@ static int pm__cmd_point(int argc, char **argv)
     double ctest_timeout = 0;
     int vcpus = 0, c;
     bool ok = true;
-    while (ok && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while (ok && (c = pm__getopt("point", argc, argv, opts)) != -1) {
         switch (c) {
         case 'p':
-            cfg.plan = optarg;
+            ok = pm__text_opt("point", opts, c, sizeof(((pm_row *)0)->plan) - 1, &cfg.plan);
             break;
         case 'a':
-            ok = pm_parse_int(optarg, 0, 1, &cfg.async);
+            ok = pm__int_opt("point", opts, c, 0, 1, &cfg.async);
             break;
         case 'c':
-            ok = pm_parse_int(optarg, 1, 1 << 20, &cfg.concurrency);
+            ok = pm__int_opt("point", opts, c, 1, 1 << 20, &cfg.concurrency);
             break;
         case 'r':
-            ok = pm_parse_int(optarg, 1, 1 << 20, &cfg.run_idx);
+            ok = pm__int_opt("point", opts, c, 1, 1 << 20, &cfg.run_idx);
             break;
         case 'i':
-            ok = pm_parse_int(optarg, 0, 4096, &cfg.io_threads);
+            ok = pm__int_opt("point", opts, c, 0, 4096, &cfg.io_threads);
             break;
         case 'd':
-            ok = pm_parse_double(optarg, 0.001, 86400, &cfg.duration_sec);
+            ok = pm__double_opt("point", opts, c, 0.001, 86400, &cfg.duration_sec);
             break;
         case 'w':
-            ok = pm_parse_int(optarg, 0, 1 << 30, &cfg.warmup_iters);
+            ok = pm__int_opt("point", opts, c, 0, 1 << 30, &cfg.warmup_iters);
             break;
         case 't':
-            ok = pm_parse_double(optarg, 0.001, 86400, &cfg.timeout_sec);
+            ok = pm__double_opt("point", opts, c, 0.001, 86400, &cfg.timeout_sec);
             break;
         case 'v':
-            ok = pm_parse_int(optarg, 1, 4096, &vcpus);
+            ok = pm__int_opt("point", opts, c, 1, 4096, &vcpus);
             break;
         case 'o':
             out = optarg;
             break;
         case 'n':
-            cfg.test_name = optarg;
+            ok = pm__text_opt("point", opts, c, sizeof(((pm_row *)0)->test) - 1, &cfg.test_name);
             break;
         case 'T':
-            ok = pm_parse_double(optarg, 0, 86400, &ctest_timeout);
+            ok = pm__double_opt("point", opts, c, 0, 86400, &ctest_timeout);
             break;
         case 'R':
             redis_file = optarg;
             break;
+        case 'L':
+            ok = pm__double_opt("point", opts, c, 0.001, 1e9, &cfg.rate);
+            break;
         default:
-            return pm__usage("point", "unknown option");
+            return PM_EXIT_USAGE;
         }
     }
     if (!ok)
-        return pm__usage("point", "bad value for an option");
+        return PM_EXIT_USAGE;
     if (!cfg.plan || optind >= argc)
         return pm__usage("point", "--plan and a command after -- are required");
     cfg.command = argv + optind;
@@ -206,7 +290,10 @@ static int pm__cmd_point(int argc, char **argv)
         fprintf(stderr, "perfmatrix point: %s\n", err);
         return PM_EXIT_FAILED;
     }
-    snprintf(dir, sizeof dir, "%s/%s", out, sweep);
+    if (snprintf(dir, sizeof dir, "%s/%s", out, sweep) >= (int)sizeof dir) {
+        fprintf(stderr, "perfmatrix point: output directory '%.200s...': path too long\n", out);
+        return PM_EXIT_USAGE;
+    }
 
     char default_name[256], file[256], path[PM_PATH_LEN + 300];
     snprintf(default_name, sizeof default_name, "%s.%s.c%d.r%d", cfg.plan,
@@ -268,22 +355,21 @@ static int pm__cmd_point(int argc, char **argv)
 
 static int pm__cmd_report(int argc, char **argv)
 {
-    static const struct option opts[] = {{"output-dir", required_argument, NULL, 'o'},
-                                         {"sweep", required_argument, NULL, 's'},
-                                         {"in", required_argument, NULL, 'i'},
-                                         {"manifest", required_argument, NULL, 'm'},
-                                         {"slo-p99-us", required_argument, NULL, 'S'},
-                                         {"gnuplot", required_argument, NULL, 'g'},
-                                         {"templates", required_argument, NULL, 't'},
-                                         {"no-plots", no_argument, NULL, 'N'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"output-dir", required_argument, NULL, 'o'}, {"sweep", required_argument, NULL, 's'},
+        {"in", required_argument, NULL, 'i'},         {"manifest", required_argument, NULL, 'm'},
+        {"slo-p99-us", required_argument, NULL, 'S'}, {"gnuplot", required_argument, NULL, 'g'},
+        {"templates", required_argument, NULL, 't'},  {"no-plots", no_argument, NULL, 'N'},
+        {"baseline", required_argument, NULL, 'b'},   {NULL, 0, NULL, 0}};
     const char *out = NULL, *sweep = NULL, *manifest = NULL, *gnuplot = "gnuplot";
+    const char *baseline = NULL;
     const char *templates = PM_GNUPLOT_DIR;
     const char *inputs[64];
     size_t ninputs = 0;
     double slo = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    const char *no_plots = NULL;
+    while ((c = pm__getopt("report", argc, argv, opts)) != -1) {
         switch (c) {
         case 'o':
             out = optarg;
@@ -292,16 +378,19 @@ static int pm__cmd_report(int argc, char **argv)
             sweep = optarg;
             break;
         case 'i':
-            if (ninputs == sizeof inputs / sizeof inputs[0])
-                return pm__usage("report", "too many --in files");
+            if (ninputs == sizeof inputs / sizeof inputs[0]) {
+                fprintf(stderr, "perfmatrix report: option '--in' '%s': at most %zu inputs\n",
+                        optarg, sizeof inputs / sizeof inputs[0]);
+                return PM_EXIT_USAGE;
+            }
             inputs[ninputs++] = optarg;
             break;
         case 'm':
             manifest = optarg;
             break;
         case 'S':
-            if (!pm_parse_double(optarg, 0, 1e12, &slo))
-                return pm__usage("report", "--slo-p99-us needs a number of microseconds");
+            if (!pm__double_opt("report", opts, c, 0, 1e12, &slo))
+                return PM_EXIT_USAGE;
             break;
         case 'g':
             gnuplot = optarg;
@@ -311,9 +400,13 @@ static int pm__cmd_report(int argc, char **argv)
             break;
         case 'N':
             gnuplot = NULL;
+            no_plots = "--no-plots was given";
+            break;
+        case 'b':
+            baseline = optarg;
             break;
         default:
-            return pm__usage("report", "unknown option");
+            return PM_EXIT_USAGE;
         }
     }
     if (optind != argc)
@@ -348,25 +441,36 @@ static int pm__cmd_report(int argc, char **argv)
             fprintf(stderr, "perfmatrix report: %s\n", err);
             return PM_EXIT_FAILED;
         }
-        snprintf(base, sizeof base, "%s", sweep ? sweep : name);
+        if (snprintf(base, sizeof base, "%s", sweep ? sweep : name) >= (int)sizeof base) {
+            fprintf(stderr, "perfmatrix report: option '--sweep': name too long\n");
+            return PM_EXIT_USAGE;
+        }
         char dir[PM_PATH_LEN];
-        snprintf(dir, sizeof dir, "%s/%s", out, base);
+        if (snprintf(dir, sizeof dir, "%s/%s", out, base) >= (int)sizeof dir) {
+            fprintf(stderr, "perfmatrix report: output directory '%.200s...': path too long\n",
+                    out);
+            return PM_EXIT_USAGE;
+        }
         if (!pm_sweep_load(dir, &rows, err, sizeof err)) {
             fprintf(stderr, "perfmatrix report: %s\n", err);
             pm_rows_free(&rows);
             return PM_EXIT_FAILED;
         }
     }
-    char gp[PM_PATH_LEN];
+    char gp[PM_PATH_LEN], missing[PM_PATH_LEN + 64];
     bool have_gnuplot = gnuplot && pmb_program_find(gnuplot, gp, sizeof gp);
-    if (gnuplot && !have_gnuplot)
-        printf("perfmatrix report: gnuplot not found as '%s'\n", gnuplot);
+    if (gnuplot && !have_gnuplot) {
+        snprintf(missing, sizeof missing, "gnuplot not found as '%s'", gnuplot);
+        no_plots = missing;
+    }
     pm_report_options opt = {.out_dir = out,
                              .base = base,
                              .manifest = manifest,
                              .slo_p99_us = slo,
                              .gnuplot = have_gnuplot ? gp : NULL,
-                             .templates = templates};
+                             .no_plots = no_plots,
+                             .templates = templates,
+                             .baseline = baseline};
     bool ok = pm_report_write(&rows, &opt, err, sizeof err);
     pm_rows_free(&rows);
     if (!ok) {
@@ -385,7 +489,11 @@ static void pm__record_aux(const char *out, const char *prefix, const char *name
     if (!pm_sweep_current(out, false, sweep, sizeof sweep, err, sizeof err))
         return;
     pm__file_name(name, file, sizeof file);
-    snprintf(path, sizeof path, "%s/%s/%s%s.json", out, sweep, prefix, file);
+    if (snprintf(path, sizeof path, "%s/%s/%s%s.json", out, sweep, prefix, file) >=
+        (int)sizeof path) {
+        fprintf(stderr, "perfmatrix: %s: path too long, result not recorded\n", out);
+        return;
+    }
     if (!pm__write_json(path, obj, err, sizeof err))
         fprintf(stderr, "perfmatrix: %s\n", err);
 }
@@ -399,15 +507,15 @@ static int pm__cmd_bench(int argc, char **argv)
     const char *name = NULL, *out = NULL;
     double timeout = 120;
     int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = pm__getopt("bench", argc, argv, opts)) != -1) {
         if (c == 'n')
             name = optarg;
-        else if (c == 't' && pm_parse_double(optarg, 0.001, 86400, &timeout))
+        else if (c == 't' && pm__double_opt("bench", opts, c, 0.001, 86400, &timeout))
             continue;
         else if (c == 'o')
             out = optarg;
         else
-            return pm__usage("bench", "unknown option or bad value");
+            return PM_EXIT_USAGE;
     }
     if (!name || optind >= argc)
         return pm__usage("bench", "--name and a command after -- are required");
@@ -452,23 +560,18 @@ static int pm__cmd_bench(int argc, char **argv)
     return PM_EXIT_OK;
 }
 
-/* Quotes one word for hyperfine's shell-free command splitting. */
-static void pm__quote(const char *word, char *out, size_t len)
+/* Writes one word quoted for hyperfine's shell-free command splitting; the
+ * whole word, however long. */
+static void pm__quote(FILE *f, const char *word)
 {
-    size_t o = 0;
-    if (o + 1 < len)
-        out[o++] = '\'';
-    for (const char *p = word; *p && o + 5 < len; p++) {
-        if (*p == '\'') {
-            memcpy(out + o, "'\\''", 4);
-            o += 4;
-        } else {
-            out[o++] = *p;
-        }
+    fputc('\'', f);
+    for (const char *p = word; *p; p++) {
+        if (*p == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*p, f);
     }
-    if (o + 1 < len)
-        out[o++] = '\'';
-    out[o] = '\0';
+    fputc('\'', f);
 }
 
 static int pm__cmd_command(int argc, char **argv)
@@ -484,19 +587,19 @@ static int pm__cmd_command(int argc, char **argv)
     int runs = 10, warmup = 1, c;
     double timeout = 120;
     bool ok = true;
-    while (ok && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while (ok && (c = pm__getopt("command", argc, argv, opts)) != -1) {
         switch (c) {
         case 'n':
             name = optarg;
             break;
         case 'r':
-            ok = pm_parse_int(optarg, 2, 1 << 20, &runs);
+            ok = pm__int_opt("command", opts, c, 2, 1 << 20, &runs);
             break;
         case 'w':
-            ok = pm_parse_int(optarg, 0, 1 << 20, &warmup);
+            ok = pm__int_opt("command", opts, c, 0, 1 << 20, &warmup);
             break;
         case 't':
-            ok = pm_parse_double(optarg, 0.001, 86400, &timeout);
+            ok = pm__double_opt("command", opts, c, 0.001, 86400, &timeout);
             break;
         case 'o':
             out = optarg;
@@ -508,13 +611,16 @@ static int pm__cmd_command(int argc, char **argv)
             ok = nsetup + 1 < sizeof setup / sizeof setup[0];
             if (ok)
                 setup[nsetup++] = optarg;
+            else
+                fprintf(stderr, "perfmatrix command: option '--setup-arg' '%s': at most %zu\n",
+                        optarg, sizeof setup / sizeof setup[0] - 1);
             break;
         default:
-            return pm__usage("command", "unknown option");
+            return PM_EXIT_USAGE;
         }
     }
     if (!ok)
-        return pm__usage("command", "bad value for an option");
+        return PM_EXIT_USAGE;
     if (!name || optind >= argc)
         return pm__usage("command", "--name and a command after -- are required");
     char hf[PM_PATH_LEN], err[PM_ERR_LEN];
@@ -538,18 +644,24 @@ static int pm__cmd_command(int argc, char **argv)
             return PM_EXIT_FAILED;
         }
     }
-    char cmdline[16384] = "";
-    size_t used = 0;
-    for (int i = optind; i < argc; i++) {
-        char q[4096];
-        pm__quote(argv[i], q, sizeof q);
-        used += (size_t)snprintf(cmdline + used, sizeof cmdline - used, "%s%s",
-                                 i > optind ? " " : "", q);
+    char *cmdline = NULL;
+    size_t cmdline_len = 0;
+    FILE *cl = open_memstream(&cmdline, &cmdline_len);
+    for (int i = optind; cl && i < argc; i++) {
+        if (i > optind)
+            fputc(' ', cl);
+        pm__quote(cl, argv[i]);
+    }
+    if (!cl || fclose(cl) != 0 || !cmdline) {
+        free(cmdline);
+        fprintf(stderr, "perfmatrix command: out of memory for the command line\n");
+        return PM_EXIT_FAILED;
     }
     char json_path[] = "/tmp/perfmatrix-hyperfine-XXXXXX";
     int fd = mkstemp(json_path);
     if (fd < 0) {
         fprintf(stderr, "perfmatrix command: mkstemp: %s\n", strerror(errno));
+        free(cmdline);
         return PM_EXIT_FAILED;
     }
     close(fd);
@@ -560,7 +672,9 @@ static int pm__cmd_command(int argc, char **argv)
                      "--warmup", warm_s, "--export-json", json_path, cmdline,  NULL};
     pm_child child;
     double left = timeout - (pm_now() - start);
-    if (!pm_run_child(hargv, left > 1 ? left : 1, 0, true, &child, err, sizeof err)) {
+    bool started = pm_run_child(hargv, left > 1 ? left : 1, 0, true, &child, err, sizeof err);
+    free(cmdline);
+    if (!started) {
         fprintf(stderr, "perfmatrix command: %s\n", err);
         unlink(json_path);
         return PM_EXIT_FAILED;
@@ -595,8 +709,6 @@ static int pm__cmd_command(int argc, char **argv)
     return PM_EXIT_OK;
 }
 
-/* A free TCP port on 127.0.0.1 from the kernel. Another process could take
- * it before Redis binds; the readiness check below catches that. */
 int pm_main(int argc, char **argv)
 {
     static const struct {
@@ -605,10 +717,10 @@ int pm_main(int argc, char **argv)
     } cmds[] = {{"setup", pm__cmd_setup},     {"point", pm__cmd_point},
                 {"report", pm__cmd_report},   {"bench", pm__cmd_bench},
                 {"command", pm__cmd_command}, {"service", pm_cmd_service},
-                {"compare", pm_cmd_compare}};
+                {"compare", pm_cmd_compare},  {"vm", pm_vm_main}};
     if (argc < 2) {
         fprintf(stderr,
-                "usage: perfmatrix setup|point|report|bench|command|service|compare [options] "
+                "usage: perfmatrix setup|point|report|bench|command|service|compare|vm [options] "
                 "[-- command...]\n");
         return PM_EXIT_USAGE;
     }

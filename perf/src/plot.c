@@ -3,6 +3,7 @@
 #include "perfmatrix/sweep.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,10 @@ static bool pm__write_data(const pm_series *s, size_t n, const char *data, const
         snprintf(err, errlen, "%s: %s", !fd ? data : !fk ? knees : front, strerror(errno));
     size_t total = 0;
     for (size_t i = 0; ok && i < n; i++) {
+        /* A series with no valid level has no line; its title is left out
+         * too, so the template's index blocks and titles stay aligned. */
+        if (s[i].n == 0)
+            continue;
         fprintf(fd, "# %s vcpus=%d async=%d\n", s[i].plan, s[i].vcpus, s[i].async);
         for (size_t k = 0; k < s[i].n; k++)
             fprintf(fd, "%g %g %g %g %g\n", s[i].concurrency[k], s[i].qps[k], s[i].p50_us[k],
@@ -78,7 +83,7 @@ bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, cons
     len = snprintf(front, sizeof front, "%s/pareto%s.dat", plots_dir, stem);
     fits = fits && len < (int)sizeof front;
     if (!fits) {
-        snprintf(err, errlen, "%s: path too long for the plot files", plots_dir);
+        snprintf(err, errlen, "%.200s...: path too long for the plot files", plots_dir);
         return false;
     }
     if (strchr(plots_dir, '\'') || strchr(series[0].plan, '\'')) {
@@ -90,35 +95,58 @@ bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, cons
         return false;
 
     /* Series titles are single words so the template can pick them with
-     * gnuplot's word(). */
-    char titles[2048] = "";
-    size_t used = 0;
+     * gnuplot's word(). The titles and the -e program grow with the number
+     * of series (a memory stream, not a fixed buffer). */
+    char *titles = NULL;
+    size_t titles_len = 0, drawn = 0;
+    FILE *t = open_memstream(&titles, &titles_len);
+    if (!t) {
+        snprintf(err, errlen, "out of memory for the plot titles");
+        return false;
+    }
     for (size_t i = 0; i < n; i++)
-        used += (size_t)snprintf(titles + used, sizeof titles - used, "%s%s,vcpus=%d", i ? " " : "",
-                                 series[i].async ? "async" : "sync", series[i].vcpus);
-    for (size_t p = 0; p < sizeof pm__plots / sizeof pm__plots[0]; p++) {
-        char out[PM_PATH_LEN], script[PM_PATH_LEN], vars[6 * PM_PATH_LEN + 2048];
+        if (series[i].n > 0)
+            fprintf(t, "%s%s,vcpus=%d", drawn++ ? " " : "", series[i].async ? "async" : "sync",
+                    series[i].vcpus);
+    bool ok = fclose(t) == 0 && titles;
+    for (size_t p = 0; ok && p < sizeof pm__plots / sizeof pm__plots[0]; p++) {
+        char out[PM_PATH_LEN], script[PM_PATH_LEN];
         len = snprintf(out, sizeof out, "%s/%s%s", plots_dir, pm__plots[p], stem);
         fits = len < (int)sizeof out;
         len = snprintf(script, sizeof script, "%s/%s.gp", templates, pm__plots[p]);
         fits = fits && len < (int)sizeof script;
         if (!fits) {
-            snprintf(err, errlen, "%s: path too long for gnuplot", plots_dir);
-            return false;
+            snprintf(err, errlen, "%.200s...: path too long for gnuplot", plots_dir);
+            ok = false;
+            break;
         }
-        snprintf(vars, sizeof vars,
-                 "tdir='%s'; data='%s'; knees='%s'; front='%s'; out='%s'; titles='%s'; n=%zu; "
-                 "plan='%s'",
-                 templates, data, knees, front, out, titles, n, series[0].plan);
+        char *vars = NULL;
+        size_t vars_len = 0;
+        FILE *v = open_memstream(&vars, &vars_len);
+        if (v)
+            fprintf(v,
+                    "tdir='%s'; data='%s'; knees='%s'; front='%s'; out='%s'; titles='%s'; n=%zu; "
+                    "plan='%s'",
+                    templates, data, knees, front, out, titles, drawn, series[0].plan);
+        if (!v || fclose(v) != 0 || !vars) {
+            free(vars);
+            snprintf(err, errlen, "out of memory for the gnuplot program");
+            ok = false;
+            break;
+        }
         char *argv[] = {(char *)gnuplot, "-e", vars, script, NULL};
         pm_child child;
-        if (!pm_run_child(argv, 60, 0, false, &child, err, errlen))
-            return false;
-        int rc = child.exit_code;
+        ok = pm_run_child(argv, 60, 0, false, &child, err, errlen);
+        free(vars);
+        if (!ok)
+            break;
+        int rc = child.timed_out ? -1 : child.exit_code;
         pm_child_free(&child);
         if (rc != 0) {
-            snprintf(err, errlen, "gnuplot %s exited with %d", script, rc);
-            return false;
+            snprintf(err, errlen, "gnuplot %s %s", script,
+                     rc < 0 ? "was killed after 60 s" : "exited non-zero");
+            ok = false;
+            break;
         }
         char png[PM_PATH_LEN + 8], *abs;
         snprintf(png, sizeof png, "%s.png", out);
@@ -127,6 +155,9 @@ bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, cons
                pm__plots[p], stem, abs ? abs : png);
         free(abs);
     }
+    free(titles);
+    if (!ok)
+        return false;
     fflush(stdout);
     return true;
 }

@@ -1,5 +1,6 @@
 #include "perfmatrix/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,6 +74,73 @@ static bool pm__reap(pid_t pid, pm_child *res)
     return true;
 }
 
+/* The processes whose parent is this one, up to max; orphans of a finished
+ * child land here because this process is a subreaper. */
+static size_t pm__own_children(pid_t *out, size_t max)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t self = getpid();
+    size_t n = 0;
+    struct dirent *e;
+    while (n < max && (e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* The command name may hold spaces and parentheses: the fields
+         * resume after the last ')'. */
+        char *close = strrchr(buf, ')');
+        char state;
+        long ppid;
+        if (close && sscanf(close + 1, " %c %ld", &state, &ppid) == 2 && ppid == self)
+            out[n++] = (pid_t)pid;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Ends what the child left running: its process group, and every orphan
+ * re-parented to this subreaper. Returns how many processes were found. */
+static int pm__end_leftovers(pid_t pgid)
+{
+    pid_t pids[256];
+    int found = 0;
+    bool group = kill(-pgid, 0) == 0;
+    size_t n = pm__own_children(pids, 256);
+    if (!group && n == 0)
+        return 0;
+    found = (int)n + (group && n == 0);
+    double kill_at = pm_now() + PM_KILL_GRACE_SEC;
+    int sig = SIGTERM;
+    for (;;) {
+        kill(-pgid, sig);
+        for (size_t i = 0; i < n; i++) {
+            kill(pids[i], sig);
+            waitpid(pids[i], NULL, WNOHANG);
+        }
+        n = pm__own_children(pids, 256);
+        group = kill(-pgid, 0) == 0;
+        if (n == 0 && !group)
+            break;
+        if (sig == SIGKILL && pm_now() > kill_at + PM_KILL_GRACE_SEC)
+            break; /* unkillable (D state): give up rather than hang */
+        if (pm_now() >= kill_at)
+            sig = SIGKILL;
+        usleep(10000);
+    }
+    return found;
+}
+
 bool pm_run_child(char *const argv[], double timeout_sec, int pin_cpus, bool echo, pm_child *res,
                   char *err, size_t errlen)
 {
@@ -89,6 +158,9 @@ bool pm_run_child(char *const argv[], double timeout_sec, int pin_cpus, bool ech
         return false;
     }
     fflush(stdout);
+    /* Orphans of the child come back here instead of to init, so they can
+     * be found and ended; without it a daemonizing grandchild escapes. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     double start = pm_now();
     pid_t pid = fork();
     if (pid < 0) {
@@ -149,9 +221,8 @@ bool pm_run_child(char *const argv[], double timeout_sec, int pin_cpus, bool ech
             pm__append(res, buf, (size_t)n, echo);
     }
     close(fds[0]);
-    if (res->timed_out)
-        kill(-pid, SIGKILL);
     res->elapsed_sec = pm_now() - start;
+    res->leftovers = pm__end_leftovers(pid);
     if (echo)
         fflush(stdout);
     return true;

@@ -1,12 +1,19 @@
 #include "perfmatrix/report.h"
 
+#include "perfmatrix/html.h"
 #include "perfmatrix/sweep.h"
+#include "perfmatrix/vm.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Three-way comparison without subtraction: concurrency INT_MAX against
+ * -INT_MAX would overflow. */
+#define PM__CMP(a, b) (((a) > (b)) - ((a) < (b)))
 
 static int pm__cmp_rows(const void *a, const void *b)
 {
@@ -15,83 +22,146 @@ static int pm__cmp_rows(const void *a, const void *b)
     if (c)
         return c;
     if (x->vcpus != y->vcpus)
-        return x->vcpus - y->vcpus;
+        return PM__CMP(x->vcpus, y->vcpus);
     if (x->async != y->async)
-        return y->async - x->async;
+        return PM__CMP(y->async, x->async);
     if (x->concurrency != y->concurrency)
-        return x->concurrency - y->concurrency;
-    return x->run_idx - y->run_idx;
+        return PM__CMP(x->concurrency, y->concurrency);
+    return PM__CMP(x->run_idx, y->run_idx);
 }
 
-static bool pm__same_series(const pm_row *a, const pm_series *s)
+static bool pm__same_series(const pm_row *a, const pm_row *b)
 {
-    return strcmp(a->plan, s->plan) == 0 && a->vcpus == s->vcpus && a->async == s->async;
+    return strcmp(a->plan, b->plan) == 0 && a->vcpus == b->vcpus && a->async == b->async;
 }
 
-size_t pm_series_build(const pm_rows *rows, pm_series **out)
+static bool pm__row_ok(const pm_row *r)
+{
+    return strcmp(r->status, "ok") == 0 && isfinite(r->qps);
+}
+
+void pm_series_free(pm_series *series, size_t n)
+{
+    for (size_t i = 0; series && i < n; i++) {
+        pm_series *s = &series[i];
+        double *d[] = {s->concurrency, s->qps,     s->p50_us,  s->p90_us,  s->p99_us,  s->max_us,
+                       s->qps_min,     s->qps_max, s->p99_min, s->p99_max, s->excluded};
+        for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
+            free(d[k]);
+        free(s->runs);
+        free(s->recorded);
+        free(s->assessment);
+        free(s->excluded_rows);
+    }
+    free(series);
+}
+
+/* Allocates the arrays of a series for up to levels entries. */
+static bool pm__series_alloc(pm_series *s, size_t levels)
+{
+    double **d[] = {&s->concurrency, &s->qps,     &s->p50_us,  &s->p90_us,  &s->p99_us,  &s->max_us,
+                    &s->qps_min,     &s->qps_max, &s->p99_min, &s->p99_max, &s->excluded};
+    bool ok = true;
+    for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
+        ok = (*d[k] = calloc(levels, sizeof(double))) != NULL && ok;
+    ok = (s->runs = calloc(levels, sizeof *s->runs)) != NULL && ok;
+    ok = (s->recorded = calloc(levels, sizeof *s->recorded)) != NULL && ok;
+    ok = (s->excluded_rows = calloc(levels, sizeof *s->excluded_rows)) != NULL && ok;
+    ok = (s->assessment = calloc(levels, sizeof *s->assessment)) != NULL && ok;
+    return ok;
+}
+
+/* Medians, not means: one disturbed run on a shared host must not move the
+ * curve. The spread (min and max) is kept beside them so it can be shown. */
+static void pm__level_stats(const pm_row *rows, size_t n, size_t offset, double *tmp,
+                            double *median, double *min, double *max)
+{
+    size_t m = 0;
+    for (size_t r = 0; r < n; r++)
+        if (pm__row_ok(&rows[r]))
+            tmp[m++] = *(const double *)(const void *)((const char *)&rows[r] + offset);
+    *median = pm_median(tmp, m);
+    if (min)
+        *min = m ? tmp[0] : NAN;
+    if (max)
+        *max = m ? tmp[m - 1] : NAN;
+}
+
+size_t pm_series_build(const pm_rows *rows, double slo_p99_us, pm_series **out, bool *oom)
 {
     *out = NULL;
-    pm_row *sorted = malloc((rows->n ? rows->n : 1) * sizeof *sorted);
-    pm_series *series = calloc(rows->n ? rows->n : 1, sizeof *series);
-    double *tmp = malloc((rows->n ? rows->n : 1) * sizeof *tmp);
+    *oom = false;
+    size_t cap = rows->n ? rows->n : 1;
+    pm_row *sorted = malloc(cap * sizeof *sorted);
+    pm_series *series = calloc(cap, sizeof *series);
+    double *tmp = malloc(cap * sizeof *tmp);
     if (!sorted || !series || !tmp) {
         free(sorted);
         free(series);
         free(tmp);
+        *oom = true;
         return 0;
     }
+    /* Skipped rows never measured anything; every other row belongs to its
+     * level, valid or not, so a level whose runs all failed stays visible. */
     size_t m = 0;
     for (size_t i = 0; i < rows->n; i++)
-        if (strcmp(rows->v[i].status, "ok") == 0 && !isnan(rows->v[i].qps))
+        if (strcmp(rows->v[i].status, "skipped") != 0)
             sorted[m++] = rows->v[i];
-    qsort(sorted, m, sizeof *sorted, pm__cmp_rows);
+    if (m)
+        qsort(sorted, m, sizeof *sorted, pm__cmp_rows);
 
     size_t ns = 0;
-    for (size_t i = 0; i < m;) {
-        pm_series *s = NULL;
-        if (ns == 0 || !pm__same_series(&sorted[i], &series[ns - 1])) {
-            s = &series[ns++];
-            snprintf(s->plan, sizeof s->plan, "%s", sorted[i].plan);
-            s->vcpus = sorted[i].vcpus;
-            s->async = sorted[i].async;
-            s->cpu_threads = sorted[i].cpu_threads;
-            s->io_threads = sorted[i].io_threads;
-        } else {
-            s = &series[ns - 1];
+    bool ok = true;
+    for (size_t i = 0; ok && i < m;) {
+        size_t end = i;
+        while (end < m && pm__same_series(&sorted[end], &sorted[i]))
+            end++;
+        pm_series *s = &series[ns++];
+        snprintf(s->plan, sizeof s->plan, "%s", sorted[i].plan);
+        s->vcpus = sorted[i].vcpus;
+        s->async = sorted[i].async;
+        s->cpu_threads = sorted[i].cpu_threads;
+        s->io_threads = sorted[i].io_threads;
+        ok = pm__series_alloc(s, end - i);
+        for (size_t j = i; ok && j < end;) {
+            size_t k = j, valid = 0;
+            while (k < end && sorted[k].concurrency == sorted[j].concurrency)
+                valid += pm__row_ok(&sorted[k++]);
+            if (valid == 0) {
+                s->excluded[s->n_excluded] = sorted[j].concurrency;
+                s->excluded_rows[s->n_excluded++] = (int)(k - j);
+                j = k;
+                continue;
+            }
+            size_t l = s->n++;
+            s->concurrency[l] = sorted[j].concurrency;
+            s->runs[l] = (int)valid;
+            s->recorded[l] = (int)(k - j);
+            const pm_row *r = &sorted[j];
+            size_t nr = k - j;
+            pm__level_stats(r, nr, offsetof(pm_row, qps), tmp, &s->qps[l], &s->qps_min[l],
+                            &s->qps_max[l]);
+            pm__level_stats(r, nr, offsetof(pm_row, p99_us), tmp, &s->p99_us[l], &s->p99_min[l],
+                            &s->p99_max[l]);
+            pm__level_stats(r, nr, offsetof(pm_row, p50_us), tmp, &s->p50_us[l], NULL, NULL);
+            pm__level_stats(r, nr, offsetof(pm_row, p90_us), tmp, &s->p90_us[l], NULL, NULL);
+            pm__level_stats(r, nr, offsetof(pm_row, max_us), tmp, &s->max_us[l], NULL, NULL);
+            j = k;
         }
-        size_t j = i;
-        while (j < m && pm__same_series(&sorted[j], s) &&
-               sorted[j].concurrency == sorted[i].concurrency)
-            j++;
-        if (s->n < PM_MAX_LEVELS) {
-            size_t k = s->n++, runs = j - i;
-            s->concurrency[k] = sorted[i].concurrency;
-            s->runs[k] = (int)runs;
-            /* Medians, not means: one disturbed run on a shared host must not
-             * move the curve. */
-#define PM__MEDIAN(field, dest)                                                                    \
-    do {                                                                                           \
-        for (size_t r = 0; r < runs; r++)                                                          \
-            tmp[r] = sorted[i + r].field;                                                          \
-        s->dest[k] = pm_median(tmp, runs);                                                         \
-    } while (0)
-            PM__MEDIAN(qps, qps);
-            PM__MEDIAN(p50_us, p50_us);
-            PM__MEDIAN(p90_us, p90_us);
-            PM__MEDIAN(p99_us, p99_us);
-            PM__MEDIAN(max_us, max_us);
-#undef PM__MEDIAN
-        }
-        i = j;
-    }
-    for (size_t k = 0; k < ns; k++) {
-        pm_series *s = &series[k];
-        s->has_knee = pm_knee(s->concurrency, s->qps, s->n, &s->knee);
-        pm_assess(s->concurrency, s->qps, s->p99_us, s->n, s->has_knee ? s->knee : s->n,
-                  s->assessment);
+        pm_curve_analyze(s->concurrency, s->qps, s->p99_us, s->n, slo_p99_us, &s->curve,
+                         s->assessment);
+        s->has_knee = s->curve.has_knee;
+        s->knee = s->curve.knee;
+        i = end;
     }
     free(sorted);
     free(tmp);
+    if (!ok) {
+        pm_series_free(series, ns);
+        *oom = true;
+        return 0;
+    }
     if (ns == 0) {
         free(series);
         return 0;
@@ -100,17 +170,22 @@ size_t pm_series_build(const pm_rows *rows, pm_series **out)
     return ns;
 }
 
-/* Formats an integer figure with thousands separators, as the seed does. */
+/* Formats a figure with thousands separators, as the seed does; beyond what
+ * a table column can show, in exponent form rather than cut digits. */
 static const char *pm__thousands(double v, char *buf, size_t len)
 {
     if (isnan(v)) {
         snprintf(buf, len, "n/a");
         return buf;
     }
+    if (!isfinite(v) || fabs(v) >= 1e15) {
+        snprintf(buf, len, "%.4g", v);
+        return buf;
+    }
     char digits[32];
     snprintf(digits, sizeof digits, "%.0f", fabs(v));
     size_t nd = strlen(digits), o = 0;
-    if (v < 0 && o + 1 < len)
+    if (v <= -0.5 && o + 1 < len)
         buf[o++] = '-';
     for (size_t i = 0; i < nd && o + 2 < len; i++) {
         if (i > 0 && (nd - i) % 3 == 0)
@@ -126,70 +201,216 @@ static const char *pm__mode(int async)
     return async ? "async" : "sync";
 }
 
+/* The spread of a level's valid runs relative to its median, in percent;
+ * NaN with one run (unknown, not zero). */
+static double pm__spread_pct(const pm_series *s, size_t i)
+{
+    if (s->runs[i] < 2 || !(s->qps[i] > 0))
+        return NAN;
+    return (s->qps_max[i] - s->qps_min[i]) / s->qps[i] * 100.0;
+}
+
 void pm_knee_analysis_write(FILE *f, const pm_series *s, double slo_p99_us)
 {
-    char a[32], b[32];
-    if (s->has_knee)
+    char a[40], b[40];
+    const pm_curve *cv = &s->curve;
+    if (cv->has_knee) {
+        fprintf(f, "Knee: concurrency %.0f (%s QPS, p99 %s us); ", s->concurrency[cv->knee],
+                pm__thousands(s->qps[cv->knee], a, sizeof a),
+                pm__thousands(s->p99_us[cv->knee], b, sizeof b));
+        if (cv->knee_at_recommendation)
+            fprintf(f, "at the recommended point, where QPS first reaches %.0f%% of its peak\n",
+                    PM_RECOMMEND_PEAK_FRACTION * 100);
+        else if (cv->has_bend && cv->bend != cv->knee)
+            fprintf(f,
+                    "Kneedle bend at %.0f, moved to the last level whose QPS still rises "
+                    ">= %.0f%% per doubling\n",
+                    s->concurrency[cv->bend], PM_RISE_PER_DOUBLING * 100);
+        else
+            fprintf(f, "Kneedle on QPS vs log2(concurrency)\n");
+    } else if (cv->still_rising) {
         fprintf(f,
-                "Knee: concurrency %.0f (%s QPS, p99 %s us); Kneedle on QPS vs log2(concurrency)\n",
-                s->concurrency[s->knee], pm__thousands(s->qps[s->knee], a, sizeof a),
-                pm__thousands(s->p99_us[s->knee], b, sizeof b));
-    else
+                "Knee: none within the sweep (QPS still rises %.0f%% per doubling into the last "
+                "level, %.0f)\n",
+                pm_rise_per_doubling(s->concurrency, s->qps, s->n - 1) * 100,
+                s->concurrency[s->n - 1]);
+    } else {
         fprintf(f, "Knee: none found (the curve does not bend within the sweep)\n");
+    }
 
-    size_t rec;
     double peak = 0;
     for (size_t i = 0; i < s->n; i++)
         peak = fmax(peak, s->qps[i]);
     if (slo_p99_us > 0)
         snprintf(b, sizeof b, "%.0f us", slo_p99_us);
-    if (pm_recommend(s->qps, s->p99_us, s->n, slo_p99_us, &rec))
+    if (cv->has_recommendation)
         fprintf(f,
-                "Recommended operating point: concurrency %.0f (smallest reaching %.0f%% of peak "
-                "QPS %s%s%s)\n",
-                s->concurrency[rec], PM_RECOMMEND_PEAK_FRACTION * 100,
-                pm__thousands(peak, a, sizeof a), slo_p99_us > 0 ? " with p99 <= " : "",
-                slo_p99_us > 0 ? b : "");
+                "Recommended operating point: concurrency %.0f, %s (smallest reaching %.0f%% of "
+                "peak QPS %s%s%s)\n",
+                s->concurrency[cv->recommendation],
+                pm_assessment_name(s->assessment[cv->recommendation]),
+                PM_RECOMMEND_PEAK_FRACTION * 100, pm__thousands(peak, a, sizeof a),
+                slo_p99_us > 0 ? " with p99 <= " : "", slo_p99_us > 0 ? b : "");
     else
         fprintf(f, "Recommended operating point: none (no level reaches %.0f%% of peak QPS%s%s)\n",
                 PM_RECOMMEND_PEAK_FRACTION * 100, slo_p99_us > 0 ? " with p99 <= " : "",
                 slo_p99_us > 0 ? b : "");
-    if (s->has_knee) {
-        double lo = 0.5 * s->concurrency[s->knee], hi = 0.75 * s->concurrency[s->knee];
+    if (cv->has_knee) {
+        double lo = 0.5 * s->concurrency[cv->knee], hi = 0.75 * s->concurrency[cv->knee];
         fprintf(f, "Headroom rule: run at 50-75%% of the knee: concurrency %.0f-%.0f\n", lo, hi);
     }
     pm_usl usl;
-    if (!pm_usl_fit(s->concurrency, s->qps, s->n, &usl))
-        fprintf(f, "USL fit: not possible (fewer than three levels)\n");
-    else if (usl.r2 < PM_USL_MIN_R2)
+    char why[160];
+    if (!pm_usl_fit(s->concurrency, s->qps, s->n, &usl, why, sizeof why)) {
+        fprintf(f, "USL fit: not possible (%s", why);
+        if (s->n_excluded)
+            fprintf(f, "; %zu of %zu levels have no valid run", s->n_excluded,
+                    s->n + s->n_excluded);
+        fprintf(f, ")\n");
+    } else if (usl.r2 < PM_USL_MIN_R2) {
         fprintf(f, "USL fit: not shown (R^2 %.3f < %.1f, the model does not describe this curve)\n",
                 usl.r2, PM_USL_MIN_R2);
-    else if (usl.n_star > 0)
+    } else if (usl.n_star > 0) {
         fprintf(f, "USL fit: sigma %.4g, kappa %.4g, lambda %.4g QPS, N* %.1f (R^2 %.3f)\n",
                 usl.sigma, usl.kappa, usl.lambda, usl.n_star, usl.r2);
-    else
+    } else {
         fprintf(f, "USL fit: sigma %.4g, kappa 0, lambda %.4g QPS, N* unbounded (R^2 %.3f)\n",
                 usl.sigma, usl.lambda, usl.r2);
+    }
 }
 
-void pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us)
+size_t pm_noise_warnings_write(FILE *f, const pm_series *s)
+{
+    size_t warnings = 0;
+    int most = 0;
+    for (size_t i = 0; i < s->n; i++)
+        most = s->runs[i] > most ? s->runs[i] : most;
+    if (s->n > 0 && most < 2) {
+        fprintf(f, "Warning: one valid run per level: the noise is unknown, so differences of a "
+                   "few percent (the knee, async vs sync) may be noise; use RUNS >= 3\n");
+        warnings++;
+    }
+    const pm_curve *cv = &s->curve;
+    if (!cv->has_knee || cv->knee_at_recommendation)
+        return warnings;
+    /* The knee rests on two steps: QPS still rises PM_RISE_PER_DOUBLING into
+     * it and no longer rises that much after it. How far each step is from
+     * that threshold, in QPS, is the difference the runs' spread must not
+     * exceed. */
+    for (size_t j = cv->knee; j <= cv->knee + 1 && j < s->n; j++) {
+        if (j == 0)
+            continue;
+        double threshold = s->qps[j - 1] * pow(1.0 + PM_RISE_PER_DOUBLING,
+                                               log2(s->concurrency[j] / s->concurrency[j - 1]));
+        double margin = fabs(s->qps[j] - threshold);
+        double spread = 0;
+        size_t at = j;
+        for (size_t l = j - 1; l <= j; l++) {
+            if (s->runs[l] >= 2 && s->qps_max[l] - s->qps_min[l] > spread) {
+                spread = s->qps_max[l] - s->qps_min[l];
+                at = l;
+            }
+        }
+        if (spread > margin) {
+            char a[40], b[40];
+            fprintf(f,
+                    "Warning: the knee at %.0f is within the noise: the runs at %.0f spread %s "
+                    "QPS, more than the %s QPS by which the step %.0f -> %.0f clears the %.0f%% "
+                    "per doubling threshold\n",
+                    s->concurrency[cv->knee], s->concurrency[at],
+                    pm__thousands(spread, a, sizeof a), pm__thousands(margin, b, sizeof b),
+                    s->concurrency[j - 1], s->concurrency[j], PM_RISE_PER_DOUBLING * 100);
+            warnings++;
+        }
+    }
+    return warnings;
+}
+
+size_t pm_modes_compare_write(FILE *f, const pm_series *series, size_t n)
+{
+    size_t warnings = 0;
+    for (size_t a = 0; a < n; a++) {
+        const pm_series *as = &series[a];
+        if (!as->async)
+            continue;
+        for (size_t b = 0; b < n; b++) {
+            const pm_series *ss = &series[b];
+            if (ss->async || ss->vcpus != as->vcpus || strcmp(ss->plan, as->plan) != 0)
+                continue;
+            fprintf(f, "== %s  vcpus=%d  async vs sync (QPS medians) ==\n", as->plan, as->vcpus);
+            size_t common = 0;
+            for (size_t i = 0; i < as->n; i++) {
+                for (size_t k = 0; k < ss->n; k++) {
+                    if (ss->concurrency[k] != as->concurrency[i] || !(ss->qps[k] > 0))
+                        continue;
+                    common++;
+                    double diff = fabs(as->qps[i] - ss->qps[k]);
+                    double spread = 0;
+                    if (as->runs[i] >= 2)
+                        spread = as->qps_max[i] - as->qps_min[i];
+                    if (ss->runs[k] >= 2)
+                        spread = fmax(spread, ss->qps_max[k] - ss->qps_min[k]);
+                    fprintf(f, "  concurrency %.0f: async/sync %.2fx", as->concurrency[i],
+                            as->qps[i] / ss->qps[k]);
+                    if (spread > diff) {
+                        char x[40], y[40];
+                        fprintf(f,
+                                "  Warning: within the noise (runs spread %s QPS, more than the "
+                                "%s QPS difference)",
+                                pm__thousands(spread, x, sizeof x),
+                                pm__thousands(diff, y, sizeof y));
+                        warnings++;
+                    }
+                    fputc('\n', f);
+                }
+            }
+            if (common == 0)
+                fprintf(f, "  no concurrency level measured validly in both modes\n");
+            fputc('\n', f);
+        }
+    }
+    return warnings;
+}
+
+size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us)
 {
     int runs = 0;
     for (size_t i = 0; i < s->n; i++)
         runs = s->runs[i] > runs ? s->runs[i] : runs;
-    fprintf(f, "== %s  vcpus=%d  %s  (cpu_threads=%d io_threads=%d; medians of up to %d runs) ==\n",
+    fprintf(f,
+            "== %s  vcpus=%d  %s  (cpu_threads=%d io_threads=%d; medians of up to %d valid runs) "
+            "==\n",
             s->plan, s->vcpus, pm__mode(s->async), s->cpu_threads, s->io_threads, runs);
-    fprintf(f, "Concurrency |    QPS    |  p50 (us) |  p99 (us) | Assessment\n");
-    fprintf(f, "------------|-----------|-----------|-----------|------------\n");
+    fprintf(f, "Concurrency |    QPS    |  p50 (us) |  p99 (us) | Assessment                 | "
+               "QPS min-max (spread)      | Valid runs\n");
+    fprintf(f, "------------|-----------|-----------|-----------|----------------------------|-"
+               "--------------------------|-----------\n");
     for (size_t i = 0; i < s->n; i++) {
-        char q[32], p50[32], p99[32];
-        fprintf(f, "%6.0f      |%9s  |%8s   |%9s  | %s%s\n", s->concurrency[i],
+        char q[40], p50[40], p99[40], lo[40], hi[40], assess[64], spread[80];
+        snprintf(assess, sizeof assess, "%s%s", pm_assessment_name(s->assessment[i]),
+                 s->has_knee && i == s->knee ? " <-" : "");
+        double pct = pm__spread_pct(s, i);
+        if (isnan(pct))
+            snprintf(spread, sizeof spread, "one run, unknown");
+        else
+            snprintf(spread, sizeof spread, "%s-%s (%.1f%%)",
+                     pm__thousands(s->qps_min[i], lo, sizeof lo),
+                     pm__thousands(s->qps_max[i], hi, sizeof hi), pct);
+        fprintf(f, "%6.0f      |%9s  |%8s   |%9s  | %-26s | %-25s | %d of %d\n", s->concurrency[i],
                 pm__thousands(s->qps[i], q, sizeof q), pm__thousands(s->p50_us[i], p50, sizeof p50),
-                pm__thousands(s->p99_us[i], p99, sizeof p99), pm_assessment_name(s->assessment[i]),
-                s->has_knee && i == s->knee ? " <-" : "");
+                pm__thousands(s->p99_us[i], p99, sizeof p99), assess, spread, s->runs[i],
+                s->recorded[i]);
     }
-    pm_knee_analysis_write(f, s, slo_p99_us);
+    for (size_t i = 0; i < s->n_excluded; i++)
+        fprintf(f, "%6.0f      | not on the curve: none of its %d runs is valid (see below)\n",
+                s->excluded[i], s->excluded_rows[i]);
+    if (s->n == 0)
+        fprintf(f, "No valid run in this series.\n");
+    else
+        pm_knee_analysis_write(f, s, slo_p99_us);
+    size_t warnings = pm_noise_warnings_write(f, s);
     fputc('\n', f);
+    return warnings;
 }
 
 static const pm_row *pm__find_test(const pm_rows *rows, const char *name)
@@ -231,9 +452,19 @@ size_t pm_missing_write(FILE *f, const pm_rows *rows, const char *manifest)
     for (size_t i = 0; i < rows->n; i++) {
         const pm_row *r = &rows->v[i];
         if (strcmp(r->status, "ok") != 0) {
-            fprintf(f, "  %s: %s: %s\n", r->test[0] ? r->test : r->plan, r->status, r->reason);
+            if (r->test[0])
+                fprintf(f, "  %s: %s: %s\n", r->test, r->status, r->reason);
+            else
+                fprintf(f, "  %s vcpus=%d %s c%d r%d: %s: %s\n", r->plan, r->vcpus,
+                        pm__mode(r->async), r->concurrency, r->run_idx, r->status, r->reason);
             missing++;
         }
+    }
+    for (const char *n = rows->notes; n && *n;) {
+        size_t len = strcspn(n, "\n");
+        fprintf(f, "  %.*s\n", (int)len, n);
+        missing++;
+        n += len + (n[len] == '\n');
     }
     return missing;
 }
@@ -252,7 +483,11 @@ bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errle
         if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
             continue;
         char path[PM_PATH_LEN];
-        snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name) >= (int)sizeof path) {
+            snprintf(err, errlen, "%.200s...: path too long", sweep_dir);
+            ok = false;
+            break;
+        }
         char why[PM_ERR_LEN];
         char *text = pm_read_file(path, why, sizeof why);
         if (!text) {
@@ -266,13 +501,22 @@ bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errle
         /* Benchmarks and command timings share the directory; only points
          * make up the matrix. A torn or foreign file is reported, not fatal:
          * the rest of the sweep still deserves its report. */
+        char note[PM_PATH_LEN + PM_ERR_LEN];
+        note[0] = '\0';
         if (!obj) {
-            fprintf(stderr, "perfmatrix report: %s: not JSON, ignored\n", path);
+            snprintf(note, sizeof note, "%s: unreadable result file: not JSON", e->d_name);
         } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "point") == 0) {
             pm_row row;
             if (!pm_row_from_json(obj, &row, why, sizeof why))
-                fprintf(stderr, "perfmatrix report: %s: %s, ignored\n", path, why);
+                snprintf(note, sizeof note, "%s: unreadable result file: %s", e->d_name, why);
             else if (!pm_rows_push(rows, &row)) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                ok = false;
+            }
+        }
+        if (note[0]) {
+            fprintf(stderr, "perfmatrix report: %s/%s, left out of the tables\n", sweep_dir, note);
+            if (!pm_rows_note(rows, note)) {
                 snprintf(err, errlen, "%s: out of memory", path);
                 ok = false;
             }
@@ -286,7 +530,10 @@ bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errle
 static FILE *pm__open(const char *dir, const char *base, const char *suffix, char *path,
                       size_t pathlen, char *err, size_t errlen)
 {
-    snprintf(path, pathlen, "%s/%s%s", dir, base, suffix);
+    if (snprintf(path, pathlen, "%s/%s%s", dir, base, suffix) >= (int)pathlen) {
+        snprintf(err, errlen, "%.200s...: path too long for %s%s", dir, base, suffix);
+        return NULL;
+    }
     FILE *f = fopen(path, "w");
     if (!f)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -333,6 +580,42 @@ static bool pm__write_tables(const pm_rows *rows, const pm_report_options *opt, 
     return true;
 }
 
+/* The page comes last: it shows the plots and tables written before it. */
+static bool pm__write_html(const pm_rows *rows, const pm_series *series, size_t ns,
+                           const pm_report_options *opt, const char *plots, char *err,
+                           size_t errlen)
+{
+    pm_rows baseline = {0};
+    if (opt->baseline && !pm_csv_read(opt->baseline, &baseline, err, errlen))
+        return false;
+    pm_html_input in = {.rows = rows,
+                        .series = series,
+                        .nseries = ns,
+                        .opt = opt,
+                        .plots_dir = plots,
+                        .baseline = opt->baseline ? &baseline : NULL};
+    char path[PM_PATH_LEN];
+    bool ok = pm_html_write(&in, path, sizeof path, err, errlen);
+    if (ok)
+        printf("perfmatrix report: %s\n", path);
+    pm_rows_free(&baseline);
+    return ok;
+}
+
+/* Counts rows per status for the summary's first line. */
+static void pm__status_counts(const pm_rows *rows, char *buf, size_t len)
+{
+    static const char *order[] = {"ok", "invalid", "errors", "failed", "timeout", "skipped"};
+    size_t used = (size_t)snprintf(buf, len, "%zu points recorded", rows->n);
+    for (size_t k = 0; k < sizeof order / sizeof order[0] && used < len; k++) {
+        size_t count = 0;
+        for (size_t i = 0; i < rows->n; i++)
+            count += strcmp(rows->v[i].status, order[k]) == 0;
+        if (count || k == 0)
+            used += (size_t)snprintf(buf + used, len - used, ", %zu %s", count, order[k]);
+    }
+}
+
 bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *err, size_t errlen)
 {
     pm_rows sorted = {0};
@@ -342,34 +625,44 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
             pm_rows_free(&sorted);
             return false;
         }
+    sorted.notes = rows->notes;
     if (sorted.n)
         qsort(sorted.v, sorted.n, sizeof *sorted.v, pm__cmp_rows);
     bool ok = pm__write_tables(&sorted, opt, err, errlen);
 
     pm_series *series = NULL;
-    size_t ns = ok ? pm_series_build(&sorted, &series) : 0;
+    bool oom = false;
+    size_t ns = ok ? pm_series_build(&sorted, opt->slo_p99_us, &series, &oom) : 0;
+    if (ok && oom) {
+        snprintf(err, errlen, "out of memory for the series");
+        ok = false;
+    }
     char path[PM_PATH_LEN];
     FILE *f = ok ? pm__open(opt->out_dir, opt->base, "_summary.txt", path, sizeof path, err, errlen)
                  : NULL;
     ok = f != NULL;
     if (ok) {
-        size_t good = 0;
-        for (size_t i = 0; i < sorted.n; i++)
-            good += strcmp(sorted.v[i].status, "ok") == 0;
-        fprintf(f, "perfmatrix %s: %zu points recorded, %zu ok\n\n", opt->base, sorted.n, good);
+        char counts[256];
+        pm__status_counts(&sorted, counts, sizeof counts);
+        fprintf(f, "perfmatrix %s: %s\n", opt->base, counts);
+        fprintf(f, "Only valid runs (status ok) enter the medians; the spread column is their "
+                   "min-max.\n\n");
+        size_t warnings = 0;
         for (size_t i = 0; i < ns; i++)
-            pm_summary_write_series(f, &series[i], opt->slo_p99_us);
+            warnings += pm_summary_write_series(f, &series[i], opt->slo_p99_us);
         if (ns == 0)
             fprintf(f, "No successful point: nothing to summarize.\n\n");
-        fprintf(f, "Missing or failed points:\n");
+        warnings += pm_modes_compare_write(f, series, ns);
+        fprintf(f, "Missing, failed or invalid points:\n");
         size_t missing = pm_missing_write(f, &sorted, opt->manifest);
         if (missing == 0)
             fprintf(f, "  none\n");
         ok = pm__close(f, path, err, errlen);
-        printf("perfmatrix report: %s (%zu series, %zu missing or failed points)\n", path, ns,
-               missing);
+        printf("perfmatrix report: %s (%zu series, %zu missing, failed or invalid points, %zu "
+               "noise warnings)\n",
+               path, ns, missing, warnings);
         if (missing) {
-            printf("perfmatrix report: missing or failed points:\n");
+            printf("perfmatrix report: missing, failed or invalid points:\n");
             pm_missing_write(stdout, &sorted, opt->manifest);
         }
     }
@@ -377,7 +670,11 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
     /* Plots and the knee summary live together, one directory per sweep. */
     char plots[PM_PATH_LEN];
     const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
-    snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp);
+    if (ok &&
+        snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp) >= (int)sizeof plots) {
+        snprintf(err, errlen, "%.200s...: path too long for the plots directory", opt->out_dir);
+        ok = false;
+    }
     if (ok && ns > 0)
         ok = pm_mkdirs(plots, err, errlen);
     if (ok && ns > 0) {
@@ -391,7 +688,9 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
             for (size_t i = 0; i < ns; i++) {
                 fprintf(k, "== %s  vcpus=%d  %s ==\n", series[i].plan, series[i].vcpus,
                         pm__mode(series[i].async));
-                pm_knee_analysis_write(k, &series[i], opt->slo_p99_us);
+                if (series[i].n > 0)
+                    pm_knee_analysis_write(k, &series[i], opt->slo_p99_us);
+                pm_noise_warnings_write(k, &series[i]);
                 fputc('\n', k);
             }
             ok = pm__close(k, kpath, err, errlen);
@@ -399,17 +698,23 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
         }
     }
     if (ok && ns > 0 && !opt->gnuplot)
-        printf("perfmatrix report: plots skipped: gnuplot is not installed\n");
+        printf("perfmatrix report: plots skipped: %s\n",
+               opt->no_plots ? opt->no_plots : "no gnuplot given");
     bool several_plans = ns > 0 && strcmp(series[0].plan, series[ns - 1].plan) != 0;
     for (size_t i = 0; ok && opt->gnuplot && i < ns;) {
-        size_t j = i;
+        size_t j = i, drawable = 0;
         while (j < ns && strcmp(series[j].plan, series[i].plan) == 0)
-            j++;
-        ok = pm_plot_plan(&series[i], j - i, plots, several_plans ? series[i].plan : NULL,
-                          opt->gnuplot, opt->templates, err, errlen);
+            drawable += series[j++].n > 0;
+        if (drawable > 0)
+            ok = pm_plot_plan(&series[i], j - i, plots, several_plans ? series[i].plan : NULL,
+                              opt->gnuplot, opt->templates, err, errlen);
         i = j;
     }
-    free(series);
+    ok = ok && pm_vm_report_write(opt, err, errlen);
+    if (ok)
+        ok = pm__write_html(&sorted, series, ns, opt, ns > 0 ? plots : NULL, err, errlen);
+    pm_series_free(series, ns);
+    sorted.notes = NULL;
     pm_rows_free(&sorted);
     return ok;
 }

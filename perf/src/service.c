@@ -169,19 +169,22 @@ static void pm__watchdog(char **argv, const char *dir, double life)
     _exit(0);
 }
 
-static pid_t pm__read_pid(const char *dir)
+/* The server's pid from DIR/pid: 0 when there is none yet. A pid out of
+ * range is an error, never a signal to some other process. */
+static int pm__read_pid(const char *dir, pid_t *out, pmb_error *err)
 {
     char *pid_file = pm__path(dir, "pid"), *text = NULL;
     size_t len;
     int64_t pid = 0;
+    int rc = PMB_OK;
     if (pmb_file_read(pid_file, 64, &text, &len, NULL) == PMB_OK) {
         text[strcspn(text, "\n")] = '\0';
-        if (pmb_parse_i64("pid", text, 2, INT_MAX, &pid, NULL) != PMB_OK)
-            pid = 0;
+        rc = pmb_parse_i64(pid_file, text, 2, INT_MAX, &pid, err);
     }
     free(text);
     free(pid_file);
-    return (pid_t)pid;
+    *out = (pid_t)pid;
+    return rc;
 }
 
 /* The server's pid leads its own process group; it is gone once the
@@ -232,8 +235,8 @@ static bool pm__start_once(char **argv, const char *dir, int port, double life, 
     double until = pmb_now_sec() + ready;
     pid_t pid = 0;
     while (pmb_now_sec() < until) {
-        if (pid == 0)
-            pid = pm__read_pid(dir);
+        if (pid == 0 && pm__read_pid(dir, &pid, NULL) != PMB_OK)
+            return false;
         if (pid > 0 && pm__probe_ready(probe, port))
             return true;
         if (pid > 0 && !pm__running(pid))
@@ -329,7 +332,10 @@ static int pm__stop(int argc, char **argv)
     }
     if (dir == NULL)
         return pm__usage("stop", "--dir is required", NULL);
-    pid_t pid = pm__read_pid(dir);
+    pid_t pid;
+    pmb_error err = {0};
+    if (pm__read_pid(dir, &pid, &err) != PMB_OK)
+        return pm__fail("stop", err.msg);
     char *addr_file = pm__path(dir, "addr"), *pid_file = pm__path(dir, "pid");
     unlink(addr_file);
     free(addr_file);

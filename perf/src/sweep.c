@@ -13,7 +13,7 @@ bool pm_mkdirs(const char *dir, char *err, size_t errlen)
 {
     char path[PM_PATH_LEN];
     if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
-        snprintf(err, errlen, "%s: path too long", dir);
+        snprintf(err, errlen, "%.200s...: path too long", dir);
         return false;
     }
     for (char *p = path + 1; *p; p++) {
@@ -52,7 +52,12 @@ void pm_iso_time(char *buf, size_t len)
 bool pm_write_file_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
     char tmp[PM_PATH_LEN + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    /* A cut temporary name could be another file, which rename would then
+     * move over path. */
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%.200s...: path too long", path);
+        return false;
+    }
     FILE *f = fopen(tmp, "w");
     if (!f) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
@@ -114,10 +119,17 @@ bool pm_sweep_begin(const char *out_dir, char *name, size_t namelen, char *err, 
             snprintf(name, namelen, "sweep_%s", ts);
         else
             snprintf(name, namelen, "sweep_%s_%d", ts, attempt);
-        snprintf(path, sizeof path, "%s/%s", out_dir, name);
+        if (snprintf(path, sizeof path, "%s/%s", out_dir, name) >= (int)sizeof path) {
+            snprintf(err, errlen, "%.200s...: path too long", out_dir);
+            return false;
+        }
         if (mkdir(path, 0777) == 0) {
             char marker[PM_PATH_LEN], text[256];
-            snprintf(marker, sizeof marker, "%s/.current_sweep", out_dir);
+            if (snprintf(marker, sizeof marker, "%s/.current_sweep", out_dir) >=
+                (int)sizeof marker) {
+                snprintf(err, errlen, "%.200s...: path too long", out_dir);
+                return false;
+            }
             snprintf(text, sizeof text, "%s\n", name);
             return pm_write_file_atomic(marker, text, err, errlen);
         }
@@ -134,7 +146,10 @@ bool pm_sweep_current(const char *out_dir, bool create, char *name, size_t namel
                       size_t errlen)
 {
     char marker[PM_PATH_LEN];
-    snprintf(marker, sizeof marker, "%s/.current_sweep", out_dir);
+    if (snprintf(marker, sizeof marker, "%s/.current_sweep", out_dir) >= (int)sizeof marker) {
+        snprintf(err, errlen, "%.200s...: path too long", out_dir);
+        return false;
+    }
     char *text = pm_read_file(marker, err, errlen);
     if (!text) {
         if (create)

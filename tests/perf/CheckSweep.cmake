@@ -24,7 +24,7 @@ endif()
 file(READ "${OUT}/${sweep}_summary.txt" summary)
 foreach(re "Concurrency \\|    QPS    \\|  p50 \\(us\\) \\|  p99 \\(us\\) \\| Assessment"
            "Saturated \\(knee\\)" "Recommended operating point: concurrency"
-           "Missing or failed points:")
+           "Missing, failed or invalid points:")
   if(NOT summary MATCHES "${re}")
     list(APPEND failures "summary lacks '${re}'")
   endif()

@@ -3,7 +3,12 @@
  * --flag=value), sleeps for the measured duration and prints one JSON object
  * whose figures follow a Universal Scalability Law curve (sigma 0.05,
  * kappa 0.002, lambda 20000), with latencies from Little's law.
- * FAKE_RANKD_EXIT=<n> makes it exit with n (3 also reports errors). */
+ * FAKE_RANKD_EXIT=<n> makes it exit with n (3 also reports errors).
+ * --rate R runs an "open loop": it achieves min(R, the curve's QPS).
+ * FAKE_RANKD_LATENCY=<f> multiplies every latency by f, so QPS x mean latency
+ * no longer matches the concurrency (a point Little's law must reject).
+ * FAKE_RANKD_STATUS=invalid marks the result invalid, as rankd does for its
+ * own self-checks. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,14 +65,34 @@ int main(int argc, char **argv)
     double qps = 20000.0 * c / (1 + 0.05 * (c - 1) + 0.002 * c * (c - 1));
     if (!async)
         qps *= 0.8;
+    double rate = flag_number(argc, argv, "--rate", 0);
     double mean_us = c / qps * 1e6;
+    if (rate > 0) {
+        qps = rate < qps ? rate : qps;
+        mean_us = 1e6 / qps;
+    }
+    const char *factor = getenv("FAKE_RANKD_LATENCY");
+    if (factor)
+        mean_us *= atof(factor);
+    const char *status = getenv("FAKE_RANKD_STATUS");
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "plan", plan);
     cJSON_AddNumberToObject(o, "async", async);
     cJSON_AddNumberToObject(o, "cpu_threads", flag_number(argc, argv, "--cpu_threads", 1));
     cJSON_AddNumberToObject(o, "io_threads", flag_number(argc, argv, "--io_threads", 1));
     cJSON_AddNumberToObject(o, "concurrency", c);
-    cJSON_AddNumberToObject(o, "rate_target", 0);
+    cJSON_AddStringToObject(o, "mode", rate > 0 ? "open" : "closed");
+    cJSON_AddNumberToObject(o, "rate_target", rate);
+    cJSON_AddNumberToObject(o, "achieved_rate", qps);
+    cJSON_AddNumberToObject(o, "in_flight_at_end", 0);
+    cJSON_AddNumberToObject(o, "oldest_in_flight_us", 0);
+    if (rate > 0)
+        cJSON_AddNullToObject(o, "little_in_flight");
+    else
+        cJSON_AddNumberToObject(o, "little_in_flight", qps * mean_us / 1e6);
+    cJSON_AddStringToObject(o, "status", status ? status : "ok");
+    if (status)
+        cJSON_AddStringToObject(o, "invalid_reason", "FAKE_RANKD_STATUS was set");
     cJSON_AddNumberToObject(o, "requests", floor(qps * duration));
     cJSON_AddNumberToObject(o, "errors", exit_code == 3 ? 5 : 0);
     cJSON_AddNumberToObject(o, "duration_sec", duration);

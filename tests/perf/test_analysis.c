@@ -96,7 +96,7 @@ static void test_usl_recovers_known_parameters(void **state)
     for (size_t i = 0; i < 8; i++)
         qps[i] = 1000 * c[i] / (1 + 0.05 * (c[i] - 1) + 0.001 * c[i] * (c[i] - 1));
     pm_usl u;
-    assert_true(pm_usl_fit(c, qps, 8, &u));
+    assert_true(pm_usl_fit(c, qps, 8, &u, NULL, 0));
     assert_near(u.lambda, 1000, 1e-6);
     assert_near(u.sigma, 0.05, 1e-9);
     assert_near(u.kappa, 0.001, 1e-9);
@@ -111,7 +111,7 @@ static void test_usl_amdahl_has_no_coherency(void **state)
     for (size_t i = 0; i < 6; i++)
         qps[i] = 500 * c[i] / (1 + 0.1 * (c[i] - 1));
     pm_usl u;
-    assert_true(pm_usl_fit(c, qps, 6, &u));
+    assert_true(pm_usl_fit(c, qps, 6, &u, NULL, 0));
     assert_near(u.sigma, 0.1, 1e-9);
     assert_near(u.kappa, 0.0, 1e-12);
     assert_near(u.n_star, 0.0, 0);
@@ -120,7 +120,7 @@ static void test_usl_amdahl_has_no_coherency(void **state)
 static void test_usl_on_seed_table(void **state)
 {
     pm_usl u;
-    assert_true(pm_usl_fit(seed_c, seed_qps, SEED_N, &u));
+    assert_true(pm_usl_fit(seed_c, seed_qps, SEED_N, &u, NULL, 0));
     /* The seed's curve saturates but barely retrogrades: a good fit whose
      * peak lies in the saturated region. */
     assert_true(u.r2 >= PM_USL_MIN_R2);
@@ -133,7 +133,7 @@ static void test_usl_rejects_too_few_levels(void **state)
     const double c[] = {1, 1, 2};
     const double qps[] = {10, 11, 20};
     pm_usl u;
-    assert_false(pm_usl_fit(c, qps, 3, &u));
+    assert_false(pm_usl_fit(c, qps, 3, &u, NULL, 0));
 }
 
 static void test_median_and_pareto(void **state)

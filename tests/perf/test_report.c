@@ -1,6 +1,7 @@
 /* The report takes medians, tolerates missing points and names them. */
 #include "perfmatrix/report.h"
 
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +32,215 @@ static pm_row make_row(int c, int run, double qps, const char *status)
     return r;
 }
 
+static pm_series *build(const pm_rows *rows, size_t want)
+{
+    pm_series *s = NULL;
+    bool oom = true;
+    assert_int_equal(pm_series_build(rows, 0, &s, &oom), want);
+    assert_false(oom);
+    return s;
+}
+
+/* The summary of one series of single runs at the given levels. */
+static char *summary_of(const double *c, const double *qps, size_t n)
+{
+    pm_rows rows = {0};
+    for (size_t i = 0; i < n; i++) {
+        pm_row r = make_row((int)c[i], 1, qps[i], "ok");
+        pm_rows_push(&rows, &r);
+    }
+    pm_series *s = build(&rows, 1);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    pm_summary_write_series(f, &s[0], 0);
+    fclose(f);
+    pm_series_free(s, 1);
+    pm_rows_free(&rows);
+    return text;
+}
+
+static void test_rising_curve_is_never_over_saturated(void **state)
+{
+    /* Issue 7's reels_plan_a: the curve bends at 8 but QPS keeps rising by
+     * 5% or more per doubling to 128; the old summary put the knee at 8,
+     * called 16-128 over-saturated and recommended 64. */
+    static const double c[] = {1, 2, 4, 8, 16, 32, 64, 128};
+    static const double qps[] = {1000, 1900, 3500, 6000, 6600, 7000, 7400, 7800};
+    char *text = summary_of(c, qps, 8);
+    assert_null(strstr(text, "ver-saturated"));
+    assert_null(strstr(text, "<-"));
+    assert_non_null(strstr(text, "Knee: none within the sweep (QPS still rises 5% per doubling "
+                                 "into the last level, 128)"));
+    free(text);
+}
+
+static void test_recommendation_agrees_with_assessment(void **state)
+{
+    /* Past the Kneedle bend QPS creeps up 4% per doubling: not enough to be
+     * "still rising", but 95% of the peak is only reached at 64. The knee
+     * moves there, so the recommended point is not called over-saturated. */
+    static const double c[] = {1, 2, 4, 8, 16, 32, 64, 128};
+    static const double qps[] = {1000, 1900, 3500, 6000, 6240, 6490, 6750, 7020};
+    char *text = summary_of(c, qps, 8);
+    assert_non_null(strstr(text, "Recommended operating point: concurrency 64, Saturated (knee)"));
+    assert_non_null(strstr(text, "Knee: concurrency 64"));
+    assert_non_null(strstr(text, "   128      |    7,020  |"));
+    assert_non_null(strstr(text, "| Over-saturated "));
+    free(text);
+}
+
+static void test_flat_curve_is_not_underutilized(void **state)
+{
+    /* A curve already at its peak with one request in flight: the lowest
+     * level is the operating point, and it is not "Underutilized". */
+    static const double c[] = {1, 2, 4, 8};
+    static const double qps[] = {1000, 990, 980, 800};
+    char *text = summary_of(c, qps, 4);
+    assert_non_null(strstr(text, "Recommended operating point: concurrency 1, Saturated (knee)"));
+    assert_null(strstr(text, "Underutilized"));
+    free(text);
+}
+
+static void test_spread_and_noise_warnings(void **state)
+{
+    /* Three runs per level; the knee at 32 rests on a step of 12%, but the
+     * runs at 32 spread over 30%. */
+    static const double c[] = {1, 4, 8, 16, 32, 64, 128};
+    static const double qps[] = {1200, 4500, 8200, 12500, 14000, 14200, 14100};
+    pm_rows rows = {0};
+    for (size_t i = 0; i < 7; i++) {
+        for (int run = 1; run <= 3; run++) {
+            double spread = c[i] == 32 ? 0.15 : 0.01;
+            pm_row r = make_row((int)c[i], run, qps[i] * (1 + spread * (run - 2)), "ok");
+            pm_rows_push(&rows, &r);
+        }
+    }
+    pm_series *s = build(&rows, 1);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_true(pm_summary_write_series(f, &s[0], 0) >= 1);
+    fclose(f);
+    assert_non_null(strstr(text, "QPS min-max (spread)"));
+    assert_non_null(strstr(text, "11,900-16,100 (30.0%)"));
+    assert_non_null(strstr(text, "| 3 of 3"));
+    assert_non_null(strstr(text, "Warning: the knee at 32 is within the noise"));
+    free(text);
+    pm_series_free(s, 1);
+    pm_rows_free(&rows);
+}
+
+static void test_single_runs_warn_that_noise_is_unknown(void **state)
+{
+    static const double c[] = {1, 2, 4};
+    static const double qps[] = {100, 200, 400};
+    char *text = summary_of(c, qps, 3);
+    assert_non_null(strstr(text, "one run, unknown"));
+    assert_non_null(strstr(text, "Warning: one valid run per level"));
+    free(text);
+}
+
+static void test_async_vs_sync_within_noise(void **state)
+{
+    pm_rows rows = {0};
+    for (int run = 1; run <= 3; run++) {
+        pm_row r = make_row(4, run, 1000 + 100 * run, "ok");
+        pm_rows_push(&rows, &r);
+        r = make_row(4, run, 1150 + 10 * run, "ok");
+        r.async = 0;
+        pm_rows_push(&rows, &r);
+        r = make_row(8, run, 2000 + run, "ok");
+        pm_rows_push(&rows, &r);
+        r = make_row(8, run, 1000 + run, "ok");
+        r.async = 0;
+        pm_rows_push(&rows, &r);
+    }
+    pm_series *s = build(&rows, 2);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_int_equal(pm_modes_compare_write(f, s, 2), 1);
+    fclose(f);
+    assert_non_null(strstr(text, "concurrency 4: async/sync 1.03x  Warning: within the noise "
+                                 "(runs spread 200 QPS, more than the 30 QPS difference)"));
+    assert_non_null(strstr(text, "concurrency 8: async/sync 2.00x\n"));
+    free(text);
+    pm_series_free(s, 2);
+    pm_rows_free(&rows);
+}
+
+static void test_invalid_levels_are_named_and_usl_says_why(void **state)
+{
+    /* Issue 9 row 24: five levels, three of them invalid. */
+    pm_rows rows = {0};
+    static const int c[] = {1, 2, 4, 8, 16};
+    for (size_t i = 0; i < 5; i++) {
+        pm_row r = make_row(c[i], 1, 1000.0 * c[i], i < 2 ? "ok" : "invalid");
+        pm_rows_push(&rows, &r);
+    }
+    pm_series *s = build(&rows, 1);
+    assert_int_equal(s[0].n, 2);
+    assert_int_equal(s[0].n_excluded, 3);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    pm_summary_write_series(f, &s[0], 0);
+    fclose(f);
+    assert_non_null(strstr(text, "    16      | not on the curve: none of its 1 runs is valid"));
+    assert_non_null(strstr(text, "USL fit: not possible (2 distinct levels, at least three are "
+                                 "needed; 3 of 5 levels have no valid run)"));
+    free(text);
+    pm_series_free(s, 1);
+    pm_rows_free(&rows);
+}
+
+static void test_no_level_is_dropped(void **state)
+{
+    /* Issue 9 row 17: 100 levels became a 64-row table. Extreme values must
+     * not overflow the comparator either (row 16). */
+    pm_rows rows = {0};
+    for (int c = 1; c <= 100; c++) {
+        pm_row r = make_row(c, 1, 100.0 * c, "ok");
+        pm_rows_push(&rows, &r);
+    }
+    pm_row r = make_row(INT_MAX, 1, 1, "ok");
+    pm_rows_push(&rows, &r);
+    r = make_row(-INT_MAX, 1, 1, "ok");
+    pm_rows_push(&rows, &r);
+    pm_series *s = build(&rows, 1);
+    assert_int_equal(s[0].n, 102);
+    assert_near(s[0].concurrency[0], -INT_MAX, 0);
+    assert_near(s[0].concurrency[101], INT_MAX, 0);
+    pm_series_free(s, 1);
+    pm_rows_free(&rows);
+}
+
+static void test_many_series_plot_titles(void **state)
+{
+    /* Issue 9 row 15: vcpus 1-200 in both modes overflowed a fixed 2048-byte
+     * title buffer. "true" stands in for gnuplot. */
+    pm_rows rows = {0};
+    for (int v = 1; v <= 200; v++) {
+        for (int a = 0; a <= 1; a++) {
+            pm_row r = make_row(1, 1, 100, "ok");
+            r.vcpus = v;
+            r.async = a;
+            pm_rows_push(&rows, &r);
+        }
+    }
+    pm_series *s = build(&rows, 400);
+    char dir[] = "/tmp/pm-test-plots-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char err[PM_ERR_LEN];
+    assert_true(pm_plot_plan(s, 400, dir, NULL, "true", ".", err, sizeof err));
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -r '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    pm_series_free(s, 400);
+    pm_rows_free(&rows);
+}
+
 static void test_medians_per_level(void **state)
 {
     pm_rows rows = {0};
@@ -41,13 +251,15 @@ static void test_medians_per_level(void **state)
     r = make_row(2, 1, 190, "ok"), pm_rows_push(&rows, &r);
     /* A failed run must not count in the medians. */
     r = make_row(2, 2, 5, "timeout"), pm_rows_push(&rows, &r);
-    pm_series *s;
-    assert_int_equal(pm_series_build(&rows, &s), 1);
+    /* Nor an invalid one, however good its figures look. */
+    r = make_row(2, 3, 1e6, "invalid"), pm_rows_push(&rows, &r);
+    pm_series *s = build(&rows, 1);
     assert_int_equal(s[0].n, 2);
     assert_near(s[0].qps[0], 120, 0);
     assert_near(s[0].qps[1], 190, 0);
     assert_int_equal(s[0].runs[1], 1);
-    free(s);
+    assert_int_equal(s[0].recorded[1], 3);
+    pm_series_free(s, 1);
     pm_rows_free(&rows);
 }
 
@@ -106,8 +318,7 @@ static void test_summary_has_seed_table(void **state)
         pm_row r = make_row((int)c[i], 1, qps[i], "ok");
         pm_rows_push(&rows, &r);
     }
-    pm_series *s;
-    assert_int_equal(pm_series_build(&rows, &s), 1);
+    pm_series *s = build(&rows, 1);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -118,7 +329,7 @@ static void test_summary_has_seed_table(void **state)
     assert_non_null(strstr(text, "Saturated (knee) <-"));
     assert_non_null(strstr(text, "Headroom rule: run at 50-75% of the knee: concurrency 16-24"));
     free(text);
-    free(s);
+    pm_series_free(s, 1);
     pm_rows_free(&rows);
 }
 
@@ -129,6 +340,15 @@ int main(void)
         cmocka_unit_test(test_missing_points_are_named),
         cmocka_unit_test(test_report_without_points),
         cmocka_unit_test(test_summary_has_seed_table),
+        cmocka_unit_test(test_rising_curve_is_never_over_saturated),
+        cmocka_unit_test(test_recommendation_agrees_with_assessment),
+        cmocka_unit_test(test_flat_curve_is_not_underutilized),
+        cmocka_unit_test(test_spread_and_noise_warnings),
+        cmocka_unit_test(test_single_runs_warn_that_noise_is_unknown),
+        cmocka_unit_test(test_async_vs_sync_within_noise),
+        cmocka_unit_test(test_invalid_levels_are_named_and_usl_says_why),
+        cmocka_unit_test(test_no_level_is_dropped),
+        cmocka_unit_test(test_many_series_plot_titles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

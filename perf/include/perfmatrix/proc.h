@@ -14,6 +14,7 @@ typedef struct {
     bool timed_out;     /* the deadline passed and the child was killed */
     long maxrss_kb;     /* ru_maxrss of the child from wait4 */
     double elapsed_sec; /* wall time from fork to reaping */
+    int leftovers;      /* processes it left running, ended after it exited */
     char *out;          /* captured stdout, NUL-terminated (owned) */
     size_t out_len;
 } pm_child;
@@ -22,6 +23,10 @@ typedef struct {
 int pm_nproc(void);
 
 /* Runs argv[0] (searched in PATH) with stdout captured and stderr inherited.
+ * Nothing the child started outlives the call: this process becomes a child
+ * subreaper, so descendants the child left behind (even in a session of
+ * their own) are re-parented here and ended (SIGTERM, then SIGKILL after
+ * PM_KILL_GRACE_SEC); res->leftovers counts them.
  * timeout_sec <= 0 means no deadline; pin_cpus > 0 restricts the child to the
  * first pin_cpus CPUs of this process's affinity mask. With echo the captured
  * stdout is also copied to ours. Returns false (with err) only when the child

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define PM_MAX_LEVELS 64
-
-/* One curve: the medians across runs of one plan, vcpus and scheduler mode. */
+/* One curve: the medians across the valid runs of one plan, vcpus and
+ * scheduler mode, one entry per level with at least one valid run. The
+ * arrays hold n entries (any number of levels; pm_series_free frees them). */
 typedef struct {
     char plan[64];
     int vcpus;
@@ -20,16 +20,27 @@ typedef struct {
     int cpu_threads;
     int io_threads;
     size_t n;
-    double concurrency[PM_MAX_LEVELS];
-    double qps[PM_MAX_LEVELS];
-    double p50_us[PM_MAX_LEVELS];
-    double p90_us[PM_MAX_LEVELS];
-    double p99_us[PM_MAX_LEVELS];
-    double max_us[PM_MAX_LEVELS];
-    int runs[PM_MAX_LEVELS];
-    bool has_knee;
+    double *concurrency;
+    double *qps;
+    double *p50_us;
+    double *p90_us;
+    double *p99_us;
+    double *max_us;
+    double *qps_min; /* the spread of the valid runs */
+    double *qps_max;
+    double *p99_min;
+    double *p99_max;
+    int *runs;     /* valid runs in the medians */
+    int *recorded; /* rows recorded for the level, valid or not */
+    pm_assessment *assessment;
+    pm_curve curve; /* knee, recommendation (with the report's SLO) */
+    bool has_knee;  /* copies of curve.has_knee and curve.knee */
     size_t knee;
-    pm_assessment assessment[PM_MAX_LEVELS];
+    /* Levels with rows but no valid run: not on the curve, named in the
+     * summary so the gap is visible. */
+    size_t n_excluded;
+    double *excluded;
+    int *excluded_rows;
 } pm_series;
 
 typedef struct {
@@ -38,22 +49,41 @@ typedef struct {
     const char *manifest;  /* expected points (from CMake), or NULL */
     double slo_p99_us;     /* optional p99 SLO for the operating point; <= 0: none */
     const char *gnuplot;   /* gnuplot program, or NULL to skip plots */
+    const char *no_plots;  /* why there are no plots, when gnuplot is NULL */
     const char *templates; /* directory of the .gp templates */
+    const char *baseline;  /* a sweep CSV the HTML page compares with, or NULL */
 } pm_report_options;
 
-/* Groups the rows with status "ok" into series sorted by plan, vcpus and
- * mode, with medians per concurrency and the knee and assessments filled.
- * Returns the number of series (*out is malloc'd), or 0. */
-size_t pm_series_build(const pm_rows *rows, pm_series **out);
+/* Groups the rows into series sorted by plan, vcpus and mode, with medians
+ * and spreads per concurrency over the rows with status "ok" only, and the
+ * knee, recommendation (within slo_p99_us when > 0) and assessments filled.
+ * Returns the number of series (*out is malloc'd, pm_series_free), or 0
+ * (also when out of memory, with *out NULL and *oom set). */
+size_t pm_series_build(const pm_rows *rows, double slo_p99_us, pm_series **out, bool *oom);
 
-/* The seed's table for one series, followed by its knee analysis. */
-void pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us);
+void pm_series_free(pm_series *series, size_t n);
+
+/* The warnings of one series: a knee decided by less than the noise of the
+ * runs around it, and single runs whose noise is unknown. Returns how many
+ * lines it wrote. */
+size_t pm_noise_warnings_write(FILE *f, const pm_series *s);
+
+/* For every plan and vcpus measured in both modes, the async/sync QPS ratio
+ * per common level, with a warning where the runs' spread is larger than the
+ * difference. Returns the number of warnings. */
+size_t pm_modes_compare_write(FILE *f, const pm_series *series, size_t n);
+
+/* The seed's table for one series (with each level's spread and valid runs
+ * appended), its knee analysis and its noise warnings; returns how many
+ * warnings it wrote. */
+size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us);
 
 /* The knee, operating point, headroom and USL lines of one series. */
 void pm_knee_analysis_write(FILE *f, const pm_series *s, double slo_p99_us);
 
-/* Writes a line per expected point of the manifest that has no ok row, and
- * per recorded row that failed, with the reason. Returns how many. */
+/* Writes a line per expected point of the manifest that has no row, per
+ * recorded row that is not ok (invalid, failed, ...) with the reason, and
+ * per input noted as unreadable. Returns how many. */
 size_t pm_missing_write(FILE *f, const pm_rows *rows, const char *manifest);
 
 /* Writes every output; progress and tags go to stdout. */

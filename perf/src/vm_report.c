@@ -1,0 +1,332 @@
+#include "perfmatrix/proc.h"
+#include "perfmatrix/sweep.h"
+#include "perfmatrix/vm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool pm_vm_sweep_load(const char *sweep_dir, pm_vm_rows *rows, char *err, size_t errlen)
+{
+    DIR *d = opendir(sweep_dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return true;
+        snprintf(err, errlen, "%s: %s", sweep_dir, strerror(errno));
+        return false;
+    }
+    bool ok = true;
+    struct dirent *e;
+    while (ok && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[PM_PATH_LEN + 260], why[PM_ERR_LEN];
+        snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name);
+        char *text = pm_read_file(path, why, sizeof why);
+        cJSON *obj = text ? cJSON_Parse(text) : NULL;
+        free(text);
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+        /* Engine points, benchmarks and torn files are the engine report's
+         * business; only VM results are read here. */
+        if (cJSON_IsString(kind) && strcmp(kind->valuestring, "vm") == 0) {
+            pm_vm_row row;
+            if (!pm_vm_row_from_json(obj, &row, why, sizeof why))
+                fprintf(stderr, "perfmatrix report: %s: %s, ignored\n", path, why);
+            else if (!pm_vm_rows_push(rows, &row)) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                ok = false;
+            }
+        }
+        cJSON_Delete(obj);
+    }
+    closedir(d);
+    return ok;
+}
+
+void pm_vm_manifest_path(const char *manifest, char *out, size_t len)
+{
+    size_t n = strlen(manifest);
+    if (n > 4 && strcmp(manifest + n - 4, ".txt") == 0)
+        n -= 4;
+    snprintf(out, len, "%.*s_vm.txt", (int)n, manifest);
+}
+
+static int pm__cmp(const void *a, const void *b)
+{
+    const pm_vm_row *x = a, *y = b;
+    if (x->duration_s != y->duration_s)
+        return x->duration_s - y->duration_s;
+    if (x->vcpus != y->vcpus)
+        return x->vcpus - y->vcpus;
+    if (x->run_idx != y->run_idx)
+        return x->run_idx - y->run_idx;
+    return strcmp(x->test, y->test);
+}
+
+/* A figure for the table with its unit, "-" when unknown. */
+static const char *pm__fig(double v, int decimals, const char *unit, char *buf, size_t len)
+{
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.*f%s", decimals, v, unit);
+    return buf;
+}
+
+static bool pm__has_test(const pm_vm_rows *rows, const char *name)
+{
+    for (size_t i = 0; i < rows->n; i++)
+        if (strcmp(rows->v[i].test, name) == 0)
+            return true;
+    return false;
+}
+
+size_t pm_vm_summary_write(FILE *f, const pm_vm_rows *rows, const char *vm_manifest)
+{
+    fprintf(f, "== VM lifecycle: one row per run (rondo-vmm, built-in guest) ==\n");
+    fprintf(f,
+            "%-8s | %-3s | %-7s | %-5s | %-8s | %-14s | %-17s | %-7s | %-10s | %-9s | %-11s | "
+            "%-7s | %s\n",
+            "duration", "run", "backend", "vcpus", "wall", "start-to-entry", "points / expected",
+            "capture", "exits/s", "peak RSS", "CPU u+s", "status", "test");
+    for (size_t i = 0; i < rows->n; i++) {
+        const pm_vm_row *r = &rows->v[i];
+        char wall[32], ste[32], pts[32], exp[32], cap[32], eps[32], rss[32], cu[32], cs[32];
+        char dur[16], both[80];
+        snprintf(dur, sizeof dur, "%ds", r->duration_s);
+        snprintf(both, sizeof both, "%s / %s", pm__fig(r->points, 0, "", pts, sizeof pts),
+                 pm__fig(r->expected_points, 0, "", exp, sizeof exp));
+        char cpu[80];
+        snprintf(cpu, sizeof cpu, "%s+%s", pm__fig(r->cpu_user_s, 2, "", cu, sizeof cu),
+                 pm__fig(r->cpu_sys_s, 2, "", cs, sizeof cs));
+        fprintf(f,
+                "%-8s | %-3d | %-7s | %-5d | %-8s | %-14s | %-17s | %-7s | %-10s | %-9s | %-11s | "
+                "%-7s | %s\n",
+                dur, r->run_idx, r->backend[0] ? r->backend : "-", r->vcpus,
+                pm__fig(r->wall_s, 3, "s", wall, sizeof wall),
+                pm__fig(r->start_to_entry_us, 0, " us", ste, sizeof ste), both,
+                pm__fig(r->capture_rate, 3, "", cap, sizeof cap),
+                pm__fig(r->exits_per_sec, 0, "", eps, sizeof eps),
+                pm__fig(r->peak_rss_kb, 0, " kB", rss, sizeof rss), cpu, r->status, r->test);
+    }
+    if (rows->n == 0)
+        fprintf(f, "(no VM run recorded)\n");
+    fprintf(f, "\nMissing or failed VM points:\n");
+    size_t missing = 0;
+    char err[PM_ERR_LEN];
+    char *text = vm_manifest ? pm_read_file(vm_manifest, err, sizeof err) : NULL;
+    char *save = NULL;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        line[strcspn(line, "\t ")] = '\0';
+        if (*line == '\0' || *line == '#' || pm__has_test(rows, line))
+            continue;
+        fprintf(f,
+                "  %s: no result (not run in this sweep, or killed by CTest's TIMEOUT before it "
+                "could record)\n",
+                line);
+        missing++;
+    }
+    free(text);
+    for (size_t i = 0; i < rows->n; i++) {
+        const pm_vm_row *r = &rows->v[i];
+        if (strcmp(r->status, "ok") != 0) {
+            fprintf(f, "  %s: %s: %s\n", r->test, r->status, r->reason);
+            missing++;
+        }
+    }
+    if (missing == 0)
+        fprintf(f, "  none\n");
+    return missing;
+}
+
+/* Appends one index block per run with a timeline to the plot's data file:
+ * second, capture so far (points present / seconds elapsed) and exits in
+ * that second. Returns the number of blocks; titles receives their names. */
+static size_t pm__write_plot_data(const pm_vm_rows *rows, const char *sweep_dir, FILE *data,
+                                  char *titles, size_t titles_len)
+{
+    size_t blocks = 0, used = 0;
+    titles[0] = '\0';
+    for (size_t i = 0; i < rows->n; i++) {
+        const pm_vm_row *r = &rows->v[i];
+        if (!r->timeline[0])
+            continue;
+        char path[PM_PATH_LEN + 200], err[PM_ERR_LEN];
+        snprintf(path, sizeof path, "%s/%s", sweep_dir, r->timeline);
+        char *text = pm_read_file(path, err, sizeof err);
+        if (!text) {
+            fprintf(stderr, "perfmatrix report: %s, not plotted\n", err);
+            continue;
+        }
+        fprintf(data, "# %s\n", r->test);
+        double present = 0;
+        char *save = NULL;
+        size_t row_no = 0;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            if (row_no++ == 0)
+                continue; /* the header */
+            /* time,second,uptime_s,exits_per_sec,phase with empty cells for
+             * seconds the store has no value for. */
+            char *cells[5] = {0};
+            size_t n = 0;
+            for (char *p = line; n < 5; n++) {
+                cells[n] = p;
+                char *comma = strchr(p, ',');
+                if (!comma) {
+                    n++;
+                    break;
+                }
+                *comma = '\0';
+                p = comma + 1;
+            }
+            if (n < 4)
+                continue;
+            double second = strtod(cells[1], NULL);
+            present += *cells[2] != '\0';
+            fprintf(data, "%g %.6g %s\n", second, present / (second + 1),
+                    *cells[3] ? cells[3] : "NaN");
+        }
+        fprintf(data, "\n\n");
+        free(text);
+        /* The test name says which run a line is; "perf.vm.lifecycle." adds
+         * nothing in the legend. Titles are single words for gnuplot's word(). */
+        const char *title = strstr(r->test, "lifecycle.");
+        title = title ? title + strlen("lifecycle.") : r->test;
+        used += (size_t)snprintf(titles + used, used < titles_len ? titles_len - used : 0, "%s%s",
+                                 blocks ? " " : "", title[0] ? title : "vm");
+        blocks++;
+    }
+    return blocks;
+}
+
+static bool pm__plot(const pm_vm_rows *rows, const pm_report_options *opt, const char *sweep_dir,
+                     char *err, size_t errlen)
+{
+    char plots[PM_PATH_LEN], data[PM_PATH_LEN + 32], out[PM_PATH_LEN + 32];
+    const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
+    snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp);
+    if (strchr(plots, '\'') || strchr(opt->templates, '\'')) {
+        snprintf(err, errlen, "%s: a quote in the path cannot reach gnuplot", plots);
+        return false;
+    }
+    if (!pm_mkdirs(plots, err, errlen))
+        return false;
+    snprintf(data, sizeof data, "%s/vm_timeline.dat", plots);
+    snprintf(out, sizeof out, "%s/vm_lifecycle", plots);
+    FILE *f = fopen(data, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", data, strerror(errno));
+        return false;
+    }
+    char titles[4096];
+    size_t n = pm__write_plot_data(rows, sweep_dir, f, titles, sizeof titles);
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "%s: %s", data, strerror(errno));
+        return false;
+    }
+    if (n == 0) {
+        printf("perfmatrix report: no VM timeline to plot\n");
+        return true;
+    }
+    char script[PM_PATH_LEN + 32], vars[4 * PM_PATH_LEN + 4096];
+    snprintf(script, sizeof script, "%s/vm_lifecycle.gp", opt->templates);
+    snprintf(vars, sizeof vars, "tdir='%s'; data='%s'; out='%s'; titles='%s'; n=%zu",
+             opt->templates, data, out, titles, n);
+    char *argv[] = {(char *)opt->gnuplot, "-e", vars, script, NULL};
+    pm_child child;
+    if (!pm_run_child(argv, 60, 0, false, &child, err, errlen))
+        return false;
+    int rc = child.exit_code;
+    pm_child_free(&child);
+    if (rc != 0) {
+        snprintf(err, errlen, "gnuplot %s exited with %d", script, rc);
+        return false;
+    }
+    char png[PM_PATH_LEN + 40];
+    snprintf(png, sizeof png, "%s.png", out);
+    char *abs = realpath(png, NULL);
+    printf("<CTestMeasurementFile type=\"image/png\" name=\"vm_lifecycle\">%s"
+           "</CTestMeasurementFile>\n",
+           abs ? abs : png);
+    free(abs);
+    fflush(stdout);
+    return true;
+}
+
+/* True when the manifest names at least one point. */
+static bool pm__manifest_lists(const char *path)
+{
+    char err[PM_ERR_LEN];
+    char *text = pm_read_file(path, err, sizeof err);
+    bool any = false;
+    for (const char *p = text; p && *p && !any; p++)
+        any = *p != '\n' && *p != ' ' && *p != '\t' && *p != '\r';
+    free(text);
+    return any;
+}
+
+bool pm_vm_report_write(const pm_report_options *opt, char *err, size_t errlen)
+{
+    char sweep_dir[PM_PATH_LEN], manifest[PM_PATH_LEN + 8] = "";
+    snprintf(sweep_dir, sizeof sweep_dir, "%s/%s", opt->out_dir, opt->base);
+    if (opt->manifest)
+        pm_vm_manifest_path(opt->manifest, manifest, sizeof manifest);
+    pm_vm_rows rows = {0};
+    if (!pm_vm_sweep_load(sweep_dir, &rows, err, errlen)) {
+        pm_vm_rows_free(&rows);
+        return false;
+    }
+    bool expected = manifest[0] && pm__manifest_lists(manifest);
+    if (rows.n == 0 && !expected) {
+        pm_vm_rows_free(&rows);
+        return true;
+    }
+    if (rows.n)
+        qsort(rows.v, rows.n, sizeof *rows.v, pm__cmp);
+
+    char path[PM_PATH_LEN + 300];
+    snprintf(path, sizeof path, "%s/%s_vm.csv", opt->out_dir, opt->base);
+    FILE *f = fopen(path, "w");
+    bool ok = f != NULL;
+    if (ok) {
+        fprintf(f, "%s\n", pm_vm_csv_header());
+        for (size_t i = 0; i < rows.n; i++)
+            pm_vm_csv_write_row(f, &rows.v[i]);
+        ok = fclose(f) == 0;
+    }
+    if (!ok)
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    else
+        printf("perfmatrix report: %s (%zu VM runs)\n", path, rows.n);
+
+    /* The engine part has written and closed the summary; the VM table goes
+     * after it. */
+    snprintf(path, sizeof path, "%s/%s_summary.txt", opt->out_dir, opt->base);
+    f = ok ? fopen(path, "a") : NULL;
+    if (ok && !f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        ok = false;
+    }
+    if (ok) {
+        fputc('\n', f);
+        size_t missing = pm_vm_summary_write(f, &rows, expected ? manifest : NULL);
+        ok = fclose(f) == 0;
+        if (!ok)
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        printf("perfmatrix report: VM table in %s (%zu missing or failed VM points)\n", path,
+               missing);
+        /* CTest's log shows the table too, failures and all. */
+        if (ok)
+            pm_vm_summary_write(stdout, &rows, expected ? manifest : NULL);
+    }
+    if (ok && opt->gnuplot)
+        ok = pm__plot(&rows, opt, sweep_dir, err, errlen);
+    else if (ok)
+        printf("perfmatrix report: VM plot skipped: gnuplot is not installed\n");
+    pm_vm_rows_free(&rows);
+    return ok;
+}
