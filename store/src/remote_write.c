@@ -302,7 +302,7 @@ static rondo_status http_open(struct rw_http *h, const rondo_rw_options *o,
     static const char *const fixed[] = {
         "Content-Encoding: snappy",
         "Content-Type: application/x-protobuf",
-        "X-Prometheus-Remote-Write-Version: " RONDO_RW_PROTOCOL_VERSION,
+        ("X-Prometheus-Remote-Write-Version: " RONDO_RW_PROTOCOL_VERSION),
         /* No "Expect: 100-continue" round trip before a large body. */
         "Expect:",
     };
