@@ -1,4 +1,5 @@
 /* rondo-cli's subcommands: query, info, create, record. */
+#include "export.h"
 #include "internal.h"
 
 #include <math.h>
@@ -34,6 +35,7 @@ static const char usage_main[] =
     "  info    list the series of a store with their archives and extent\n"
     "  create  create a store, or a series with custom archives\n"
     "  record  record one sample (creating the store and series if needed)\n"
+    "  export  push the store to a Prometheus remote-write receiver\n"
     "\n"
     "Run `rondo-cli <command> --help` for the arguments of one command.\n"
     "\n"
@@ -653,6 +655,8 @@ int rondocli_main(int argc, char **argv, FILE *out, FILE *errf)
         fputs(usage_main, out);
         return RONDOCLI_EXIT_OK;
     }
+    if (strcmp(argv[1], "export") == 0)
+        return rondocli__export(argc, argv, out, errf);
     struct command *cmd = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
