@@ -351,7 +351,7 @@ function(perf_vm_lifecycle)
           -- ${arg_VMM}
         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
       set_tests_properties(${test} PROPERTIES
-        LABELS "${label};vm;lifecycle;${arg_LABELS}"
+        LABELS "${label};vm;vmm;lifecycle;${arg_LABELS}"
         TIMEOUT ${ctest_timeout}
         FIXTURES_REQUIRED ${arg_SET}_results)
       pm__set_test_properties(${test} ${arg_SET})
