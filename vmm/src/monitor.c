@@ -311,16 +311,14 @@ static int rvmm__load(rvmm_vm *vm, pmb_error *err)
                              &vm->entry, err);
     char *image = NULL;
     size_t size = 0;
-    int rc = pmb_file_read(vm->opts->guest_path, vm->mem_size, &image, &size, err);
+    pmb_error why = {0};
+    int rc = pmb_file_read(vm->opts->guest_path, vm->mem_size, &image, &size, &why);
     if (rc != PMB_OK)
-        return pmb_error_set(err, RVMM_EINPUT, "--guest: %s", err->msg);
-    rc = rvmm_elf_load((const uint8_t *)image, size, vm->mem, lo, hi, &vm->entry, err);
+        return pmb_error_set(err, RVMM_EINPUT, "--guest: %s", why.msg);
+    rc = rvmm_elf_load((const uint8_t *)image, size, vm->mem, lo, hi, &vm->entry, &why);
     free(image);
-    if (rc != PMB_OK) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        return pmb_error_set(err, RVMM_EINPUT, "--guest %s: %s", vm->opts->guest_path, msg);
-    }
+    if (rc != PMB_OK)
+        return pmb_error_set(err, RVMM_EINPUT, "--guest %s: %s", vm->opts->guest_path, why.msg);
     return PMB_OK;
 }
 

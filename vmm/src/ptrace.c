@@ -295,8 +295,9 @@ static int rvmm__vcpu_run(void *vcpup, rvmm_exit *exit, pmb_error *err)
                      WEXITSTATUS(st));
         else if (WTERMSIG(st) == SIGKILL)
             snprintf(exit->crash, sizeof exit->crash,
-                     "killed: a forbidden system call (seccomp strict mode), or SIGKILL from "
-                     "outside");
+                     "killed after rip 0x%llx (the last exit): a forbidden system call "
+                     "(seccomp strict mode), or SIGKILL from outside",
+                     (unsigned long long)c->regs.rip);
         else
             snprintf(exit->crash, sizeof exit->crash, "ended by SIG%s",
                      rvmm__signame(WTERMSIG(st)));
