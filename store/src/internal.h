@@ -116,6 +116,9 @@ static inline uint32_t rondo__mod(int64_t a, uint32_t rows)
 }
 
 /* Creates a data file at its final size, every slot empty. */
+/* rondo_series_open_file, optionally without MAP_POPULATE (RONDO_OPEN_LAZY). */
+rondo_status rondo__series_open(rondo_series **out, const char *path, bool writable, bool populate,
+                                rondo_error *err);
 rondo_status rondo__series_create_file(const char *path, const rondo_series_id *id, rondo_kind kind,
                                        const rondo_archive_spec *archives, size_t narchives,
                                        rondo_error *err);

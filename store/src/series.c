@@ -502,6 +502,12 @@ static void setup_handle(rondo_series *s)
 rondo_status rondo_series_open_file(rondo_series **out, const char *path, bool writable,
                                     rondo_error *err)
 {
+    return rondo__series_open(out, path, writable, true, err);
+}
+
+rondo_status rondo__series_open(rondo_series **out, const char *path, bool writable, bool populate,
+                                rondo_error *err)
+{
     *out = NULL;
     int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
@@ -545,7 +551,7 @@ rondo_status rondo_series_open_file(rondo_series **out, const char *path, bool w
         return rc;
     }
     void *map = mmap(NULL, (size_t)st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
-                     MAP_SHARED | MAP_POPULATE, fd, 0);
+                     MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
         rondo_error_set(err, RONDO_ERR_IO, "cannot map %s: %s", path, strerror(errno));

@@ -424,8 +424,8 @@ rondo_status rondo_store_series(rondo_store *s, size_t i, rondo_series **out, ro
             return RONDO_ERR_NOMEM;
         }
         rondo_series *ser;
-        rondo_status rc =
-            rondo_series_open_file(&ser, path, (s->flags & RONDO_OPEN_WRITE) != 0, err);
+        rondo_status rc = rondo__series_open(&ser, path, (s->flags & RONDO_OPEN_WRITE) != 0,
+                                             (s->flags & RONDO_OPEN_LAZY) == 0, err);
         if (rc == RONDO_ERR_NOT_FOUND) {
             rondo_error_set(err, RONDO_ERR_CORRUPT,
                             "%s: missing; " SCHEMA_NAME " lists it for series %s", path, e->key);
