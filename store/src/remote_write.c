@@ -538,8 +538,11 @@ static int64_t last_sendable(const struct rw_export *x, const struct rw_series *
     if (!rondo_series_extent(s->s, &start, &end))
         return RONDO__RW_NONE;
     int64_t to = end - s->res;
+    /* Once the runner is stopping, the writer has stopped: every written
+     * slot is complete, the newest included. */
+    bool final = x->ctl != NULL && *x->ctl->stopping;
     int64_t settled = rondo__floor_div(now - x->o->settle_sec, s->res) * s->res - s->res;
-    if (settled < to)
+    if (!final && settled < to)
         to = settled;
     if (x->o->end > 0) {
         int64_t in_range = rondo__floor_div(x->o->end - 1, s->res) * s->res;

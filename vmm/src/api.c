@@ -5,6 +5,7 @@
 
 #include "pmbase/alloc.h"
 #include "pmbase/clock.h"
+#include "rondo/remote_write.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -56,6 +57,22 @@ char *rvmm_metrics_text(rvmm_vm *vm)
     fprintf(f, "guest_io_bytes_total %llu\n", (unsigned long long)t.io_bytes);
     rvmm__family(f, "vmm_rss_bytes", "gauge", "Resident memory of the monitor process.");
     fprintf(f, "vmm_rss_bytes %llu\n", (unsigned long long)rvmm_rss_bytes());
+    rondo_rw_stats rw;
+    if (rvmm_vm_rw_stats(vm, &rw)) {
+        rvmm__family(f, "rondo_rw_samples_sent_total", "counter",
+                     "Samples the remote-write receiver acknowledged.");
+        fprintf(f, "rondo_rw_samples_sent_total %llu\n", (unsigned long long)rw.samples_sent);
+        rvmm__family(f, "rondo_rw_attempts_failed_total", "counter",
+                     "Remote-write attempts that failed (429, 5xx, network) and were retried.");
+        fprintf(f, "rondo_rw_attempts_failed_total %llu\n", (unsigned long long)rw.attempts_failed);
+        rvmm__family(f, "rondo_rw_samples_dropped_total", "counter",
+                     "Samples the receiver refused for good (another 4xx).");
+        fprintf(f, "rondo_rw_samples_dropped_total %llu\n", (unsigned long long)rw.samples_dropped);
+        rvmm__family(f, "rondo_rw_last_success_timestamp_seconds", "gauge",
+                     "Wall-clock time of the last acknowledged request.");
+        fprintf(f, "rondo_rw_last_success_timestamp_seconds %lld\n",
+                (long long)rw.last_success_unix);
+    }
     fclose(f);
     return text;
 }

@@ -60,7 +60,14 @@ typedef struct rvmm_vm {
     char outcome[512];    /* the crash or error, naming what and where */
     rvmm_vcpu vcpus[RVMM_MAX_VCPUS];
     int nvcpus;
+    /* The remote-write exporter's thread (rondo/remote_write.h), once
+     * started; the recorder and the API read its counts. */
+    _Atomic(struct rondo_rw_runner *) rw;
 } rvmm_vm;
+
+/* The exporter's counts (zero when there is no exporter). */
+struct rondo_rw_stats;
+bool rvmm_vm_rw_stats(rvmm_vm *vm, struct rondo_rw_stats *out);
 
 /* Sums of every vCPU's counters. */
 typedef struct rvmm_totals {

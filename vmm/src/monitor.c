@@ -6,6 +6,7 @@
 #include "pmbase/clock.h"
 #include "pmbase/file.h"
 #include "pmbase/version.h"
+#include "rondo/remote_write.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -27,6 +28,8 @@
 #define RVMM__DISK_BYTES (16u << 20)
 /* Longest block transfer of one command. */
 #define RVMM__BLK_MAX_SECTORS 256u
+/* The exporter's final flush at a clean stop gets at most this long. */
+#define RVMM__RW_FLUSH_SEC 10.0
 /* A sleeping vCPU checks for a stop at least this often. */
 #define RVMM__SLEEP_SLICE_NS 20000000ull
 
@@ -93,6 +96,16 @@ void rvmm_request_stop(void)
     for (int i = 0; i < vm->nvcpus; i++)
         if (vm->vcpus[i].handle != NULL)
             vm->ops->vcpu_kick(vm->vcpus[i].handle);
+}
+
+bool rvmm_vm_rw_stats(rvmm_vm *vm, rondo_rw_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    rondo_rw_runner *rw = atomic_load(&vm->rw);
+    if (rw == NULL)
+        return false;
+    rondo_rw_runner_stats(rw, out);
+    return true;
 }
 
 void rvmm_vm_totals(rvmm_vm *vm, rvmm_totals *t)
@@ -426,7 +439,33 @@ static long rvmm__hwm_kb(void)
     return kb;
 }
 
-static char *rvmm__summary(rvmm_vm *vm, rvmm_recorder *rec, double wall_s)
+static void rvmm__rw_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "rondo-vmm: remote write: %s\n", line);
+}
+
+static void rvmm__rw_options(const rvmm_options *o, rondo_rw_options *rw)
+{
+    rondo_rw_options_init(rw);
+    rw->url = o->remote_write;
+    rw->labels[rw->nlabels++] = (rondo_label){"vm", o->vm_name};
+    rw->bearer_token_file = o->remote_write_bearer_token_file;
+    rw->basic_auth_file = o->remote_write_basic_auth_file;
+    rw->log = rvmm__rw_log;
+}
+
+static void rvmm__summary_rw(const rondo_rw_stats *st, cJSON *s)
+{
+    cJSON *rw = cJSON_AddObjectToObject(s, "remote_write");
+    cJSON_AddNumberToObject(rw, "samples_sent", (double)st->samples_sent);
+    cJSON_AddNumberToObject(rw, "requests_sent", (double)st->requests_sent);
+    cJSON_AddNumberToObject(rw, "attempts_failed", (double)st->attempts_failed);
+    cJSON_AddNumberToObject(rw, "samples_dropped", (double)st->samples_dropped);
+    cJSON_AddBoolToObject(rw, "gave_up", st->gave_up);
+}
+
+static char *rvmm__summary(rvmm_vm *vm, rvmm_recorder *rec, const rondo_rw_stats *rw, double wall_s)
 {
     cJSON *s = cJSON_CreateObject();
     if (s == NULL)
@@ -486,6 +525,8 @@ static char *rvmm__summary(rvmm_vm *vm, rvmm_recorder *rec, double wall_s)
         cJSON_AddStringToObject(s, "metrics_store", vm->opts->metrics_store);
     else
         cJSON_AddNullToObject(s, "metrics_store");
+    if (rw != NULL)
+        rvmm__summary_rw(rw, s);
     cJSON_AddStringToObject(s, "git_sha", pmb_git_sha());
     char *text = cJSON_PrintUnformatted(s);
     cJSON_Delete(s);
@@ -528,7 +569,17 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
     sigaddset(&stops, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stops, &old);
 
-    int rc = rvmm__memory(vm, err);
+    rondo_rw_options rw_opts;
+    rondo_rw_stats rw_final = {0};
+    int rc = PMB_OK;
+    if (opts->remote_write != NULL) {
+        rondo_error rerr = {0};
+        rvmm__rw_options(opts, &rw_opts);
+        if (rondo_rw_options_check(&rw_opts, &rerr) != RONDO_OK)
+            rc = pmb_error_set(err, RVMM_EINPUT, "--remote-write: %s", rerr.message);
+    }
+    if (rc == PMB_OK)
+        rc = rvmm__memory(vm, err);
     if (rc == PMB_OK)
         rc = rvmm__load(vm, err);
     if (rc == PMB_OK)
@@ -566,6 +617,14 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
     if (opts->metrics_store != NULL &&
         rvmm_recorder_start(vm, opts->metrics_store, &rec, err) != PMB_OK)
         rvmm_vm_fail(vm, RVMM_ERUNTIME, "%s", err->msg);
+    if (rec != NULL && opts->remote_write != NULL) {
+        rondo_rw_runner *rw = NULL;
+        rondo_error rerr = {0};
+        if (rondo_rw_runner_start(&rw, opts->metrics_store, &rw_opts, opts->remote_write_interval,
+                                  &rerr) != RONDO_OK)
+            rvmm_vm_fail(vm, RVMM_ERUNTIME, "--remote-write: %s", rerr.message);
+        atomic_store(&vm->rw, rw);
+    }
     if (opts->api_port >= 0) {
         int port = 0;
         if (rvmm_api_start(vm, opts->api_port, &api, &port, err) != PMB_OK)
@@ -579,6 +638,13 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
     double wall_s = (double)(pmb_now_ns() - vm->boot_ns) / 1e9;
     if (rec != NULL && rvmm_recorder_finish(rec, err) != PMB_OK)
         rvmm_vm_fail(vm, RVMM_ERUNTIME, "%s", err->msg);
+    /* The final flush comes after the last second is recorded, bounded. */
+    rondo_rw_runner *rw = atomic_exchange(&vm->rw, NULL);
+    if (rw != NULL) {
+        rondo_error rerr = {0};
+        if (rondo_rw_runner_stop(rw, RVMM__RW_FLUSH_SEC, &rw_final, &rerr) != RONDO_OK)
+            fprintf(stderr, "rondo-vmm: remote write: final flush: %s\n", rerr.message);
+    }
     vm->guest_touched_kb = rvmm__touched_kb(vm);
     for (int i = 0; i < vm->nvcpus; i++) {
         rvmm_vcpu *v = &vm->vcpus[i];
@@ -594,7 +660,7 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
     rc = vm->status;
     if (rc != PMB_OK)
         pmb_error_set(err, rc, "%s", vm->outcome);
-    *summary_json = rvmm__summary(vm, rec, wall_s);
+    *summary_json = rvmm__summary(vm, rec, opts->remote_write ? &rw_final : NULL, wall_s);
 out:
     rvmm_recorder_free(rec);
     if (vm->handle != NULL)

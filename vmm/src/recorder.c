@@ -1,13 +1,14 @@
 /* The recorder: a maintenance thread on an absolute 1 Hz clock (so it never
  * drifts) that writes each second's increments of the exit-path counters
- * into the rondo store. Second k of the VM's life is stamped boot second + k;
- * a tick that comes late is caught up, never skipped, and the last partial
- * second is written at the end, so every second of the VM's life leaves
- * exactly one point per series. */
+ * into the rondo store. Second k of the VM's life goes in the slot where it
+ * began (boot second + k - 1); a tick that comes late is caught up, never skipped, and the last
+ * partial second is written at the end, so every second of the VM's life leaves exactly one point
+ * per series. */
 #include "internal.h"
 
 #include "pmbase/alloc.h"
 #include "pmbase/clock.h"
+#include "rondo/remote_write.h"
 #include "rondo/rondo.h"
 
 #include <cjson/cJSON.h>
@@ -26,7 +27,10 @@ typedef enum {
     RVMM__SRC_WORK, /* arg: metric id */
     RVMM__SRC_IO_BYTES,
     RVMM__SRC_RSS,
+    RVMM__SRC_RW, /* arg: which exporter count */
 } rvmm__source;
+
+enum { RVMM__RW_SENT, RVMM__RW_FAILED, RVMM__RW_DROPPED, RVMM__RW_LAST_SUCCESS };
 
 typedef struct {
     char key[96];
@@ -84,6 +88,29 @@ static void rvmm__define_all(rvmm_recorder *r)
     }
     rvmm__define(r, "guest_io_bytes_total", RONDO_COUNTER, RVMM__SRC_IO_BYTES, 0);
     rvmm__define(r, "vmm_rss_bytes", RONDO_GAUGE, RVMM__SRC_RSS, 0);
+    if (r->vm->opts->remote_write != NULL) {
+        rvmm__define(r, "rondo_rw_samples_sent_total", RONDO_COUNTER, RVMM__SRC_RW, RVMM__RW_SENT);
+        rvmm__define(r, "rondo_rw_attempts_failed_total", RONDO_COUNTER, RVMM__SRC_RW,
+                     RVMM__RW_FAILED);
+        rvmm__define(r, "rondo_rw_samples_dropped_total", RONDO_COUNTER, RVMM__SRC_RW,
+                     RVMM__RW_DROPPED);
+        rvmm__define(r, "rondo_rw_last_success_timestamp_seconds", RONDO_GAUGE, RVMM__SRC_RW,
+                     RVMM__RW_LAST_SUCCESS);
+    }
+}
+
+static double rvmm__rw_value(const rondo_rw_stats *st, int which)
+{
+    switch (which) {
+    case RVMM__RW_SENT:
+        return (double)st->samples_sent;
+    case RVMM__RW_FAILED:
+        return (double)st->attempts_failed;
+    case RVMM__RW_DROPPED:
+        return (double)st->samples_dropped;
+    default:
+        return (double)st->last_success_unix;
+    }
 }
 
 /* Crashes and the other exit reasons get their series when first seen. */
@@ -137,8 +164,12 @@ static void rvmm__write_point(rvmm_recorder *r, uint64_t k, double uptime)
     rvmm_vm_totals(r->vm, &t);
     pmb_error err = {0};
     rvmm__define_reasons(r, &t, &err);
-    int64_t when = r->boot_second + (int64_t)k;
+    /* Second k of the VM's life began at boot_wall + k - 1: its point goes
+     * in the slot holding that instant, never in one ahead of the clock. */
+    int64_t when = r->boot_second + (int64_t)k - 1;
     double rss = (double)rvmm_rss_bytes();
+    rondo_rw_stats rw;
+    rvmm_vm_rw_stats(r->vm, &rw);
     for (size_t i = 0; i < r->n; i++) {
         rvmm__series *s = &r->series[i];
         if (s->series == NULL)
@@ -153,6 +184,15 @@ static void rvmm__write_point(rvmm_recorder *r, uint64_t k, double uptime)
             break;
         case RVMM__SRC_RSS:
             value = rss;
+            break;
+        case RVMM__SRC_RW:
+            /* A gauge as it is; a counter as this second's increment. */
+            value = rvmm__rw_value(&rw, s->arg);
+            if (s->kind == RONDO_COUNTER) {
+                uint64_t total = (uint64_t)value;
+                value = (double)(total - s->last);
+                s->last = total;
+            }
             break;
         default: {
             uint64_t total = rvmm__total(s, &t);

@@ -136,8 +136,8 @@ rondo_status rondo_rw_runner_start(rondo_rw_runner **out, const char *store_dir,
 /* A snapshot of the counts so far (for /metrics and the store). */
 void rondo_rw_runner_stats(rondo_rw_runner *runner, rondo_rw_stats *out);
 
-/* Stops the thread: a final export with settle_sec 0 (the recording has
- * stopped, so the newest slot is complete), bounded by flush_timeout_sec
+/* Stops the thread: a final export of every written slot, the newest
+ * included (the recording has stopped, so it is complete), bounded by flush_timeout_sec
  * altogether (backoff and requests included), then joins and frees. Returns
  * the status of the final export; `final` (may be NULL) gets the stats. */
 rondo_status rondo_rw_runner_stop(rondo_rw_runner *runner, double flush_timeout_sec,

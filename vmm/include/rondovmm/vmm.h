@@ -37,6 +37,11 @@ typedef struct rvmm_options {
     const char *disk_path;     /* NULL: an unlinked temporary file */
     const char *metrics_store; /* NULL: no recording */
     int api_port;              /* -1: no API; 0: a free port */
+    const char *remote_write;  /* a remote-write URL, or NULL */
+    double remote_write_interval;
+    const char *remote_write_bearer_token_file;
+    const char *remote_write_basic_auth_file;
+    char vm_name[128]; /* the `vm` label of everything exported */
     bool json;
     bool help;
 } rvmm_options;
