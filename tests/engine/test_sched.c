@@ -9,6 +9,7 @@
 
 #include "rankd/rankd.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,85 @@ static void test_redis_failure_is_reported(void **state)
     rankd_plan_free(plan);
 }
 
+/* Fairness: a closed loop of 8 slots on one CPU worker, each completion
+ * re-issuing its slot from the worker (as the bench does). Requests must
+ * finish in the order they were issued: the oldest queued request runs
+ * before any newer one, and the completing slot never runs ahead. */
+typedef struct fifo_run {
+    rankd_sched *sched;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool released;
+    uint64_t next_seq;
+    uint64_t total;
+    uint64_t done;
+    uint64_t order[200];
+} fifo_run;
+
+static void fifo_done(rankd_request *req, void *arg)
+{
+    fifo_run *r = arg;
+    pthread_mutex_lock(&r->lock);
+    /* The first completion waits until every slot has been submitted, so
+     * the queue holds older requests when it re-issues. */
+    while (!r->released)
+        pthread_cond_wait(&r->cond, &r->lock);
+    r->order[r->done++] = req->seq;
+    bool again = r->next_seq < r->total;
+    uint64_t seq = r->next_seq++;
+    if (r->done == r->total)
+        pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    if (again) {
+        rankd_request_reset(req, seq);
+        req->seq = seq;
+        rankd_sched_submit(r->sched, req);
+    }
+}
+
+static void test_oldest_request_runs_first(void **state)
+{
+    static const char *const plans[] = {"concat_plan", "overhead_plan", "parallel_sleep_plan"};
+    for (size_t p = 0; p < sizeof plans / sizeof plans[0]; p++) {
+        rankd_plan *plan;
+        rankd_error err;
+        assert_int_equal(rankd_plan_load_named(RANKD_TEST_PLAN_DIR, plans[p], &plan, &err),
+                         RANKD_OK);
+        fifo_run r = {
+            .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .total = 40};
+        rankd_sched_config cfg = {1, 1, NULL, plan->has_io};
+        assert_int_equal(rankd_sched_create(&cfg, &r.sched, &err), RANKD_OK);
+        rankd_request *reqs[8];
+        for (uint64_t i = 0; i < 8; i++) {
+            assert_int_equal(rankd_request_create(plan, &reqs[i], &err), RANKD_OK);
+            rankd_request_reset(reqs[i], i);
+            reqs[i]->seq = i;
+            reqs[i]->slot = i;
+            reqs[i]->on_done = fifo_done;
+            reqs[i]->done_arg = &r;
+        }
+        r.next_seq = 8;
+        for (int i = 0; i < 8; i++)
+            rankd_sched_submit(r.sched, reqs[i]);
+        pthread_mutex_lock(&r.lock);
+        r.released = true;
+        pthread_cond_broadcast(&r.cond);
+        while (r.done < r.total)
+            pthread_cond_wait(&r.cond, &r.lock);
+        pthread_mutex_unlock(&r.lock);
+        rankd_sched_destroy(r.sched);
+        for (uint64_t i = 0; i < r.total; i++) {
+            if (r.order[i] != i)
+                print_error("%s: completion %llu was request %llu\n", plans[p],
+                            (unsigned long long)i, (unsigned long long)r.order[i]);
+            assert_int_equal(r.order[i], i);
+        }
+        for (int i = 0; i < 8; i++)
+            rankd_request_free(reqs[i]);
+        rankd_plan_free(plan);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--redis") == 0)
@@ -167,6 +247,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reels_plan_with_redis),
         cmocka_unit_test(test_response_is_ranked),
         cmocka_unit_test(test_redis_failure_is_reported),
+        cmocka_unit_test(test_oldest_request_runs_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
