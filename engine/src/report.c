@@ -64,7 +64,8 @@ void rankd_bench_print_text(FILE *out, const rankd_bench_config *cfg, const rank
             cfg->async ? "async" : "sync", cfg->cpu_threads, cfg->io_threads,
             sysconf(_SC_NPROCESSORS_ONLN));
     if (cfg->rate > 0)
-        fprintf(out, "load          open loop, target %.1f req/s, achieved %.1f, max in flight %u\n",
+        fprintf(out,
+                "load          open loop, target %.1f req/s, achieved %.1f, max in flight %u\n",
                 cfg->rate, r->achieved_rate, cfg->concurrency);
     else
         fprintf(out, "load          closed loop, concurrency %u, by Little's law %.2f\n",
@@ -82,7 +83,7 @@ void rankd_bench_print_text(FILE *out, const rankd_bench_config *cfg, const rank
             r->rss_reset ? " (since warm-up)" : " (whole process)");
     if (r->errors > 0)
         fprintf(out, "first error   %s\n", r->first_error);
-    fprintf(out, "status        %s%s%s\n", r->valid ? "ok" : "invalid",
-            r->valid ? "" : ": ", r->valid ? "" : r->invalid_reason);
+    fprintf(out, "status        %s%s%s\n", r->valid ? "ok" : "invalid", r->valid ? "" : ": ",
+            r->valid ? "" : r->invalid_reason);
     fprintf(out, "git           %s\n", git_sha);
 }

@@ -295,6 +295,33 @@ static void test_open_loop_ends_at_deadline(void **state)
     }
 }
 
+/* A regex match error fails the request, and the bench counts it. */
+static void test_regex_errors_are_counted(void **state)
+{
+    static const char json[] =
+        "{\"name\": \"bomb\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 1, "
+        "\"id_base\": 1000000000000000, \"id_space\": 1000000000}},"
+        "{\"id\": \"re\", \"op\": \"regex_filter\", \"inputs\": [\"src\"], \"params\": "
+        "{\"pattern\": \"^(?:((\\\\w|\\\\d|-)+)+\\\\W|\\\\w)\"}},"
+        "{\"id\": \"top\", \"op\": \"top_k\", \"inputs\": [\"re\"], \"params\": {\"k\": 1}}]}";
+    rankd_plan *plan;
+    rankd_error err;
+    assert_int_equal(rankd_plan_parse(json, strlen(json), "bomb.json", &plan, &err), RANKD_OK);
+    rankd_bench_config cfg = {.plan = plan,
+                              .async = true,
+                              .cpu_threads = 1,
+                              .io_threads = 1,
+                              .concurrency = 1,
+                              .requests = 4,
+                              .base_user_id = 1};
+    rankd_bench_result res = run_bench(&cfg);
+    assert_int_equal(res.requests, 4);
+    assert_int_equal(res.errors, 4);
+    assert_non_null(strstr(res.first_error, "match limit exceeded"));
+    rankd_plan_free(plan);
+}
+
 static void test_bad_config(void **state)
 {
     rankd_plan *plan = load("concat_plan");
@@ -355,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_sync_high_concurrency_little),
         cmocka_unit_test(test_in_flight_at_end_is_censored),
         cmocka_unit_test(test_open_loop_ends_at_deadline),
+        cmocka_unit_test(test_regex_errors_are_counted),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_options),
     };

@@ -9,10 +9,14 @@
 
 #include "rankd/rankd.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static char *run_sync_json(const rankd_plan *plan, uint64_t user, const char *redis)
 {
@@ -235,6 +239,74 @@ static void test_oldest_request_runs_first(void **state)
     }
 }
 
+/* Runs a plan given as JSON once on each scheduler; both must fail with a
+ * message holding want. */
+static void expect_failure(const char *json, const char *redis, const char *want)
+{
+    rankd_plan *plan;
+    rankd_error err;
+    assert_int_equal(rankd_plan_parse(json, strlen(json), "p.json", &plan, &err), RANKD_OK);
+    rankd_request *req;
+    rankd_thread_ctx *ctx;
+    assert_int_equal(rankd_request_create(plan, &req, &err), RANKD_OK);
+    assert_int_equal(rankd_thread_ctx_create(redis, &ctx, &err), RANKD_OK);
+    rankd_request_reset(req, 1);
+    assert_int_equal(rankd_run_sync(req, ctx), RANKD_ERUNTIME);
+    print_message("sync: %s\n", req->error);
+    assert_non_null(strstr(req->error, want));
+    rankd_sched_config cfg = {1, 1, redis, plan->has_io};
+    rankd_sched *sched;
+    assert_int_equal(rankd_sched_create(&cfg, &sched, &err), RANKD_OK);
+    rankd_request_reset(req, 1);
+    assert_int_equal(rankd_run_async(sched, req), RANKD_ERUNTIME);
+    print_message("async: %s\n", req->error);
+    assert_non_null(strstr(req->error, want));
+    rankd_sched_destroy(sched);
+    rankd_thread_ctx_free(ctx);
+    rankd_request_free(req);
+    rankd_plan_free(plan);
+}
+
+/* Issue 9, row 11: a PCRE2 match that fails with an error (here the match
+ * limit, by catastrophic backtracking on long titles) fails the request
+ * with PCRE2's message; it used to read as "no match". */
+static void test_regex_match_error_fails(void **state)
+{
+    static const char json[] =
+        "{\"name\": \"bomb\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2, "
+        "\"id_base\": 1000000000000000, \"id_space\": 1000000000}},"
+        "{\"id\": \"re\", \"op\": \"regex_filter\", \"inputs\": [\"src\"], \"params\": "
+        "{\"pattern\": \"^(?:((\\\\w|\\\\d|-)+)+\\\\W|\\\\w)\"}},"
+        "{\"id\": \"top\", \"op\": \"top_k\", \"inputs\": [\"re\"], \"params\": {\"k\": 2}}]}";
+    expect_failure(json, NULL, "node 're': regex match on '");
+    expect_failure(json, NULL, "match limit exceeded");
+}
+
+/* Issue 9, row 14: a Redis server that never replies: the sync scheduler
+ * says the node timed out after its timeout, as the async one does (it
+ * said "Resource temporarily unavailable"). */
+static void test_redis_timeout_message(void **state)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    char redis[64];
+    snprintf(redis, sizeof redis, "127.0.0.1:%d", ntohs(addr.sin_port));
+    static const char json[] =
+        "{\"name\": \"silent\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2}},"
+        "{\"id\": \"fetch\", \"op\": \"redis_fetch\", \"inputs\": [\"src\"], "
+        "\"params\": {\"timeout_ms\": 50}},"
+        "{\"id\": \"top\", \"op\": \"top_k\", \"inputs\": [\"fetch\"], \"params\": {\"k\": 2}}]}";
+    expect_failure(json, redis, "node 'fetch': redis: timed out after 50.000 ms");
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--redis") == 0)
@@ -248,6 +320,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_response_is_ranked),
         cmocka_unit_test(test_redis_failure_is_reported),
         cmocka_unit_test(test_oldest_request_runs_first),
+        cmocka_unit_test(test_regex_match_error_fails),
+        cmocka_unit_test(test_redis_timeout_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
