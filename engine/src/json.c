@@ -97,8 +97,7 @@ static unsigned key_line(const char *text, size_t len, uint64_t target)
     return line;
 }
 
-int rankd__json_parse(const char *text, size_t len, const char *name, cJSON **out,
-                      rankd_error *err)
+int rankd__json_parse(const char *text, size_t len, const char *name, cJSON **out, rankd_error *err)
 {
     const char *end = NULL;
     *out = NULL;

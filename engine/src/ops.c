@@ -259,8 +259,25 @@ void rankd__redis_apply(rankd_request *req, uint32_t index, const redisReply *re
     for (uint32_t i = 0; i < in->count; i++) {
         const redisReply *e = reply->element[i];
         out->items[i] = in->items[i];
-        /* A missing key is a candidate without the feature, not a failure. */
-        out->items[i].feature = e->type == REDIS_REPLY_STRING ? strtod(e->str, NULL) : 0.0;
+        /* A missing key is a candidate without the feature, not a failure;
+         * a value that is not a finite number is, not a silent 0. */
+        if (e->type == REDIS_REPLY_NIL) {
+            out->items[i].feature = 0.0;
+            continue;
+        }
+        char *end = NULL;
+        double v = e->type == REDIS_REPLY_STRING ? strtod(e->str, &end) : NAN;
+        if (e->type != REDIS_REPLY_STRING || end == e->str || *end != '\0' || !isfinite(v)) {
+            char key[128];
+            rankd__feature_key(key, sizeof key, node->p.redis.key_prefix, in->items[i].id);
+            rankd_request_fail(req, "node '%s': redis: key '%s' holds %s%.40s%s, not a number",
+                               node->id, key, e->type == REDIS_REPLY_STRING ? "'" : "a non-string",
+                               e->type == REDIS_REPLY_STRING ? e->str : "",
+                               e->type == REDIS_REPLY_STRING ? "'" : "");
+            out->count = 0;
+            return;
+        }
+        out->items[i].feature = v;
     }
     out->count = in->count;
 }

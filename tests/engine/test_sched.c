@@ -254,6 +254,7 @@ static void expect_failure(const char *json, const char *redis, const char *want
     assert_int_equal(rankd_run_sync(req, ctx), RANKD_ERUNTIME);
     print_message("sync: %s\n", req->error);
     assert_non_null(strstr(req->error, want));
+    rankd_thread_ctx_free(ctx);
     rankd_sched_config cfg = {1, 1, redis, plan->has_io};
     rankd_sched *sched;
     assert_int_equal(rankd_sched_create(&cfg, &sched, &err), RANKD_OK);
@@ -262,7 +263,6 @@ static void expect_failure(const char *json, const char *redis, const char *want
     print_message("async: %s\n", req->error);
     assert_non_null(strstr(req->error, want));
     rankd_sched_destroy(sched);
-    rankd_thread_ctx_free(ctx);
     rankd_request_free(req);
     rankd_plan_free(plan);
 }
@@ -307,6 +307,56 @@ static void test_redis_timeout_message(void **state)
     close(fd);
 }
 
+/* A one-trick Redis: answers every command on every connection with the
+ * same two-element array. */
+typedef struct fake_redis {
+    int fd;
+    const char *reply;
+} fake_redis;
+
+static void *fake_redis_main(void *arg)
+{
+    fake_redis *f = arg;
+    int c;
+    while ((c = accept(f->fd, NULL, NULL)) >= 0) {
+        char buf[4096];
+        while (read(c, buf, sizeof buf) > 0) {
+            if (write(c, f->reply, strlen(f->reply)) < 0)
+                break;
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+/* A feature value that is not a number fails the request naming the key;
+ * it used to read as 0 (a missing key still does). */
+static void test_redis_bad_value_fails(void **state)
+{
+    fake_redis f = {socket(AF_INET, SOCK_STREAM, 0), "*2\r\n$3\r\nabc\r\n$-1\r\n"};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    assert_true(f.fd >= 0);
+    assert_int_equal(bind(f.fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(f.fd, 16), 0);
+    assert_int_equal(getsockname(f.fd, (struct sockaddr *)&addr, &len), 0);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, fake_redis_main, &f), 0);
+    char redis[64];
+    snprintf(redis, sizeof redis, "127.0.0.1:%d", ntohs(addr.sin_port));
+    static const char json[] =
+        "{\"name\": \"bad_value\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2, \"id_space\": 1000000}},"
+        "{\"id\": \"fetch\", \"op\": \"redis_fetch\", \"inputs\": [\"src\"], "
+        "\"params\": {\"timeout_ms\": 2000}},"
+        "{\"id\": \"top\", \"op\": \"top_k\", \"inputs\": [\"fetch\"], \"params\": {\"k\": 2}}]}";
+    expect_failure(json, redis, "node 'fetch': redis: key 'feat:");
+    expect_failure(json, redis, "' holds 'abc', not a number");
+    shutdown(f.fd, SHUT_RDWR);
+    close(f.fd);
+    pthread_join(thread, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--redis") == 0)
@@ -322,6 +372,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_oldest_request_runs_first),
         cmocka_unit_test(test_regex_match_error_fails),
         cmocka_unit_test(test_redis_timeout_message),
+        cmocka_unit_test(test_redis_bad_value_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
