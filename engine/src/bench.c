@@ -247,6 +247,7 @@ static thread_stats *stats_for_thread(bench *b)
     }
     rankd_hist_reset(&st->hist);
     st->completed = st->errors = st->last_ns = 0;
+    st->sum_all_ns = 0.0;
     pthread_mutex_lock(&b->lock);
     st->next = b->stats;
     b->stats = st;

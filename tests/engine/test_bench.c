@@ -322,6 +322,33 @@ static void test_regex_errors_are_counted(void **state)
     rankd_plan_free(plan);
 }
 
+/* Little's law from the bench's own sum of latencies equals QPS x mean
+ * latency when nothing failed, run after run in one process (a thread's
+ * sum was once left uninitialised, so a run inherited an earlier one's). */
+static void test_little_is_qps_times_mean(void **state)
+{
+    rankd_plan *plan = load("concat_plan");
+    static const struct {
+        bool async;
+        uint32_t concurrency;
+    } runs[] = {{true, 2}, {false, 1}, {false, 2}, {true, 2}, {true, 4}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        rankd_bench_config cfg = {.plan = plan,
+                                  .async = runs[i].async,
+                                  .cpu_threads = 2,
+                                  .io_threads = 1,
+                                  .concurrency = runs[i].concurrency,
+                                  .requests = 3000,
+                                  .warmup_iters = 100,
+                                  .base_user_id = 1};
+        rankd_bench_result res = run_bench(&cfg);
+        double product = res.qps * res.mean_us / 1e6;
+        assert_int_equal(res.errors, 0);
+        assert_true(fabs(res.little_in_flight - product) <= 1e-6 * product);
+    }
+    rankd_plan_free(plan);
+}
+
 static void test_bad_config(void **state)
 {
     rankd_plan *plan = load("concat_plan");
@@ -383,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_in_flight_at_end_is_censored),
         cmocka_unit_test(test_open_loop_ends_at_deadline),
         cmocka_unit_test(test_regex_errors_are_counted),
+        cmocka_unit_test(test_little_is_qps_times_mean),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_options),
     };
