@@ -275,15 +275,20 @@ static void dispatch_ready(worker *w, rankd_sched *s, rankd_request *req, uint32
 }
 
 /* A new request joins the back of the shared FIFO, behind every request
- * queued before it. Only when nothing at all is queued may a worker run it
- * at once (the closed loop at concurrency 1: no queue, no wake-up); were it
- * to do so with work waiting, the completing thread would re-issue into its
- * own slot and run that slot forever while older requests starve. */
+ * queued before it. A worker may run it at once only when nothing waits in
+ * that FIFO nor in its own queue (the closed loop at concurrency 1, or one
+ * slot per worker: no queue, no wake-up); were it to do so with requests
+ * waiting, the completing thread would re-issue into its own slot and run
+ * that slot forever while older requests starve. Other workers' queues
+ * hold the branches of requests they are running, which they finish first
+ * whatever this worker does. */
 void rankd_sched_submit(rankd_sched *s, rankd_request *req)
 {
     const rankd_plan *plan = req->plan;
     worker *w = current_worker != NULL && current_worker->sched == s ? current_worker : NULL;
-    bool run_here = w != NULL && !w->has_cont && !work_visible(s);
+    bool run_here = w != NULL && !w->has_cont &&
+                    atomic_load_explicit(&s->inject.count, memory_order_relaxed) == 0 &&
+                    atomic_load_explicit(&w->local.count, memory_order_relaxed) == 0;
     bool queued = false;
     req->io_index = s->n_io > 0 ? (uint32_t)(req->slot % s->n_io) : 0;
     for (uint32_t i = 0; i < plan->n_roots; i++) {
