@@ -283,20 +283,29 @@ static void test_regex_match_error_fails(void **state)
     expect_failure(json, NULL, "match limit exceeded");
 }
 
+/* A socket listening on a free loopback port; its "host:port" in addr. The
+ * kernel completes connections into the backlog, so a client connects and
+ * then waits for answers nobody sends unless a test thread accepts. */
+static int listen_loopback(char *addr_text, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t addr_len = sizeof addr;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &addr_len), 0);
+    snprintf(addr_text, len, "127.0.0.1:%d", ntohs(addr.sin_port));
+    return fd;
+}
+
 /* Issue 9, row 14: a Redis server that never replies: the sync scheduler
  * says the node timed out after its timeout, as the async one does (it
  * said "Resource temporarily unavailable"). */
 static void test_redis_timeout_message(void **state)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
     char redis[64];
-    snprintf(redis, sizeof redis, "127.0.0.1:%d", ntohs(addr.sin_port));
+    int fd = listen_loopback(redis, sizeof redis);
     static const char json[] =
         "{\"name\": \"silent\", \"nodes\": ["
         "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2}},"
@@ -333,17 +342,10 @@ static void *fake_redis_main(void *arg)
  * it used to read as 0 (a missing key still does). */
 static void test_redis_bad_value_fails(void **state)
 {
-    fake_redis f = {socket(AF_INET, SOCK_STREAM, 0), "*2\r\n$3\r\nabc\r\n$-1\r\n"};
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    assert_true(f.fd >= 0);
-    assert_int_equal(bind(f.fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    assert_int_equal(listen(f.fd, 16), 0);
-    assert_int_equal(getsockname(f.fd, (struct sockaddr *)&addr, &len), 0);
+    char redis[64];
+    fake_redis f = {listen_loopback(redis, sizeof redis), "*2\r\n$3\r\nabc\r\n$-1\r\n"};
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, fake_redis_main, &f), 0);
-    char redis[64];
-    snprintf(redis, sizeof redis, "127.0.0.1:%d", ntohs(addr.sin_port));
     static const char json[] =
         "{\"name\": \"bad_value\", \"nodes\": ["
         "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2, \"id_space\": 1000000}},"
