@@ -171,11 +171,12 @@ static void test_closed_loop_is_fair(void **state)
 }
 
 /* Sync at high concurrency: a caller thread's time between two requests
- * (descheduled among 64 threads on a few cores) belongs to its next
+ * (descheduled among 128 threads on a few cores) belongs to its next
  * request, so Little's law holds; before, it was counted nowhere (0.44 to
- * 0.88 of the concurrency). On a loaded host a thread may wait a large
- * part of a second for a core, which makes one short run noisy: the best
- * of three runs must hold within 10%, which the old accounting never did. */
+ * 0.88 of the concurrency in the issue, 0.66 to 0.75 at 128 on the day of
+ * the fix). On a loaded host a thread may wait a large part of a second
+ * for a core, which makes one short run noisy: the best of three runs must
+ * hold within 10%, which the old accounting never did at 128. */
 static void test_sync_high_concurrency_little(void **state)
 {
     rankd_plan *plan = load("concat_plan");
@@ -183,18 +184,18 @@ static void test_sync_high_concurrency_little(void **state)
                               .async = false,
                               .cpu_threads = 1,
                               .io_threads = 1,
-                              .concurrency = 64,
+                              .concurrency = 128,
                               .duration_sec = 1.0,
                               .warmup_iters = 100,
                               .base_user_id = 1};
     double best = 1e9;
-    for (int run = 0; run < 3 && best > 6.4; run++) {
+    for (int run = 0; run < 3 && best > 12.8; run++) {
         rankd_bench_result res = run_bench(&cfg);
-        double off = fabs(res.little_in_flight - 64);
+        double off = fabs(res.little_in_flight - 128);
         best = off < best ? off : best;
-        assert_true(res.valid == (off <= 6.4));
+        assert_true(res.valid == (off <= 12.8));
     }
-    assert_true(best <= 6.4);
+    assert_true(best <= 12.8);
     rankd_plan_free(plan);
 }
 
