@@ -4,6 +4,8 @@
  * can hold the contract. */
 #include "rankd/bench.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <unistd.h>
 

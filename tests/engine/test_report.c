@@ -12,6 +12,8 @@
 
 #include "rankd/bench.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
