@@ -6,7 +6,11 @@
  *   threads;
  * - concat_plan: async QPS at concurrency 2 and 4 over sync at 1;
  * - parallel_sleep_plan, async closed loop at concurrency 1..128: QPS over
- *   the ideal concurrency / critical-path sleep, and p50 over that sleep.
+ *   the ideal concurrency / critical-path sleep, and p50 over that sleep;
+ * - fairness: concat_plan, async on 2 CPU threads at concurrency 1, 4, 16
+ *   and 64, and sync at 64: the longest latency over the p99, and the
+ *   requests in flight by Little's law over the concurrency (1 when every
+ *   slot is served and every request is counted).
  *
  * usage: rankd-bench [--plan_dir DIR] [--seconds S] */
 #include "rankd/bench.h"
@@ -42,8 +46,11 @@ static int measure(const rankd_plan *plan, bool async, uint32_t cpu_threads, uin
                 (unsigned long long)res->errors, res->first_error);
         return 1;
     }
-    fprintf(stderr, "rankd-bench: %-20s %-5s cpu_threads %u c%-3u %10.1f qps  p50 %9.1f us\n",
-            plan->name, async ? "async" : "sync", cpu_threads, concurrency, res->qps, res->p50_us);
+    fprintf(stderr,
+            "rankd-bench: %-20s %-5s cpu_threads %u c%-3u %10.1f qps  p50 %9.1f us  p99 %9.1f us  "
+            "max %10.1f us  Little %7.2f  %s\n",
+            plan->name, async ? "async" : "sync", cpu_threads, concurrency, res->qps, res->p50_us,
+            res->p99_us, res->max_us, res->little_in_flight, res->valid ? "ok" : "invalid");
     return 0;
 }
 
@@ -92,6 +99,23 @@ static int run(const rankd_plan *overhead_plan, const rankd_plan *concat, const 
         cJSON_AddNumberToObject(out, key, p50_ratio);
         worst_qps = qps_ratio < worst_qps ? qps_ratio : worst_qps;
         worst_p50 = p50_ratio > worst_p50 ? p50_ratio : worst_p50;
+    }
+    static const struct {
+        bool async;
+        uint32_t concurrency;
+    } fair[] = {{true, 1}, {true, 4}, {true, 16}, {true, 64}, {false, 64}};
+    for (size_t i = 0; i < sizeof fair / sizeof fair[0]; i++) {
+        if (measure(concat, fair[i].async, 2, fair[i].concurrency, seconds, 1000, &r) != 0)
+            return 1;
+        const char *mode = fair[i].async ? "async" : "sync";
+        snprintf(key, sizeof key, "fair_%s_c%u_p99_us", mode, fair[i].concurrency);
+        cJSON_AddNumberToObject(out, key, r.p99_us);
+        snprintf(key, sizeof key, "fair_%s_c%u_max_us", mode, fair[i].concurrency);
+        cJSON_AddNumberToObject(out, key, r.max_us);
+        snprintf(key, sizeof key, "fair_%s_c%u_max_over_p99", mode, fair[i].concurrency);
+        cJSON_AddNumberToObject(out, key, r.max_us / r.p99_us);
+        snprintf(key, sizeof key, "fair_%s_c%u_little_over_c", mode, fair[i].concurrency);
+        cJSON_AddNumberToObject(out, key, r.little_in_flight / fair[i].concurrency);
     }
     cJSON_AddNumberToObject(out, "sleep_min_qps_over_ideal", worst_qps);
     cJSON_AddNumberToObject(out, "sleep_max_p50_over_sleep", worst_p50);

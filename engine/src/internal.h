@@ -5,6 +5,7 @@
 
 #include "rankd/rankd.h"
 
+#include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -19,6 +20,12 @@ struct rankd_thread_ctx {
 
 uint64_t rankd__hash_str(const char *s);
 uint64_t rankd__mix(uint64_t x);
+
+/* Parses one JSON value that must fill the text (whitespace aside) and
+ * hold no object with a key twice; errors name the input (name), the line
+ * and the key. */
+int rankd__json_parse(const char *text, size_t len, const char *name, cJSON **out,
+                      rankd_error *err);
 
 /* Reads a whole file; the error names the path. */
 int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *err);

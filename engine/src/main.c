@@ -48,65 +48,25 @@ static bool blank(const char *s, size_t len)
     return true;
 }
 
-static void print_bench(const rankd_options *o, const rankd_plan *plan, const rankd_bench_result *r)
+static int print_bench(const rankd_options *o, const rankd_bench_config *cfg,
+                       const rankd_bench_result *r)
 {
-    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     if (!o->json) {
-        printf("plan          %s (%u nodes)\n", plan->name, plan->n_nodes);
-        printf("scheduler     %s, cpu_threads %u, io_threads %u, nproc %ld\n",
-               o->async ? "async" : "sync", o->cpu_threads, o->io_threads, nproc);
-        if (o->rate > 0)
-            printf("load          open loop, target %.1f req/s, achieved %.1f, max in flight %u\n",
-                   o->rate, r->achieved_rate, o->concurrency);
-        else
-            printf("load          closed loop, concurrency %u\n", o->concurrency);
-        printf("requests      %llu measured (%llu warm-up), %llu errors, %.3f s\n",
-               (unsigned long long)r->requests, (unsigned long long)o->warmup_iters,
-               (unsigned long long)r->errors, r->elapsed_sec);
-        printf("throughput    %.1f req/s, %.1f ns per node\n", r->qps, r->ns_per_node);
-        printf("latency (us)  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f\n",
-               r->p50_us, r->p90_us, r->p99_us, r->p999_us, r->max_us, r->mean_us);
-        printf("peak RSS      %llu kB%s\n", (unsigned long long)r->ru_maxrss_kb,
-               r->rss_reset ? " (since warm-up)" : " (whole process)");
-        if (r->errors > 0)
-            printf("first error   %s\n", r->first_error);
-        printf("git           %s\n", RANKD_GIT_SHA);
-        return;
+        rankd_bench_print_text(stdout, cfg, r, RANKD_GIT_SHA);
+    } else {
+        cJSON *j = rankd_bench_json(cfg, r, RANKD_GIT_SHA);
+        char *text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+        cJSON_Delete(j);
+        if (text == NULL)
+            return fail(RANKD_ERUNTIME, "out of memory printing the bench result");
+        puts(text);
+        free(text);
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "plan", plan->name);
-    cJSON_AddNumberToObject(j, "async", o->async ? 1 : 0);
-    cJSON_AddStringToObject(j, "mode", o->rate > 0 ? "open" : "closed");
-    cJSON_AddNumberToObject(j, "cpu_threads", o->cpu_threads);
-    cJSON_AddNumberToObject(j, "io_threads", o->io_threads);
-    cJSON_AddNumberToObject(j, "concurrency", o->concurrency);
-    cJSON_AddNumberToObject(j, "rate_target", o->rate);
-    cJSON_AddNumberToObject(j, "achieved_rate", r->achieved_rate);
-    cJSON_AddNumberToObject(j, "requests", (double)r->requests);
-    cJSON_AddNumberToObject(j, "errors", (double)r->errors);
-    cJSON_AddNumberToObject(j, "warmup_iters", (double)o->warmup_iters);
-    cJSON_AddNumberToObject(j, "duration_sec", r->elapsed_sec);
-    cJSON_AddNumberToObject(j, "qps", r->qps);
-    cJSON_AddNumberToObject(j, "p50_us", r->p50_us);
-    cJSON_AddNumberToObject(j, "p90_us", r->p90_us);
-    cJSON_AddNumberToObject(j, "p99_us", r->p99_us);
-    cJSON_AddNumberToObject(j, "p999_us", r->p999_us);
-    cJSON_AddNumberToObject(j, "max_us", r->max_us);
-    cJSON_AddNumberToObject(j, "min_us", r->min_us);
-    cJSON_AddNumberToObject(j, "mean_us", r->mean_us);
-    cJSON_AddNumberToObject(j, "ru_maxrss_kb", (double)r->ru_maxrss_kb);
-    cJSON_AddBoolToObject(j, "rss_reset", r->rss_reset);
-    cJSON_AddNumberToObject(j, "nodes", plan->n_nodes);
-    cJSON_AddNumberToObject(j, "ns_per_node", r->ns_per_node);
-    cJSON_AddNumberToObject(j, "critical_sleep_ms", (double)plan->critical_sleep_ns / 1e6);
-    cJSON_AddNumberToObject(j, "nproc", (double)nproc);
-    cJSON_AddStringToObject(j, "git_sha", RANKD_GIT_SHA);
-    if (r->errors > 0)
-        cJSON_AddStringToObject(j, "first_error", r->first_error);
-    char *text = cJSON_PrintUnformatted(j);
-    puts(text);
-    free(text);
-    cJSON_Delete(j);
+    /* A point whose self-check failed still prints its figures (status
+     * "invalid" in the JSON), and says so on stderr. */
+    if (!r->valid)
+        fprintf(stderr, "rankd: invalid measurement: %s\n", r->invalid_reason);
+    return 0;
 }
 
 static int run_once(const rankd_options *o, const rankd_plan *plan, uint64_t user_id)
@@ -206,8 +166,8 @@ int main(int argc, char **argv)
         if (rc != RANKD_OK) {
             status = fail(rc, err.msg);
         } else {
-            print_bench(&o, plan, &res);
-            if (res.errors > 0) {
+            status = print_bench(&o, &cfg, &res);
+            if (status == 0 && res.errors > 0) {
                 fprintf(stderr, "rankd: %llu of %llu requests failed; first: %s\n",
                         (unsigned long long)res.errors, (unsigned long long)res.requests,
                         res.first_error);

@@ -71,14 +71,25 @@ static void op_filter(const rankd_node *node, const rankd_list *in, rankd_list *
     out->count = n;
 }
 
-static void op_regex_filter(const rankd_node *node, const rankd_list *in, rankd_list *out,
-                            rankd_thread_ctx *ctx)
+/* A match that fails with an error (the match limit hit by catastrophic
+ * backtracking, say) is not "no match": it fails the request, with
+ * PCRE2's message, so the bench counts it in errors. */
+static void op_regex_filter(rankd_request *req, const rankd_node *node, const rankd_list *in,
+                            rankd_list *out, rankd_thread_ctx *ctx)
 {
     uint32_t n = 0;
+    out->count = 0;
     for (uint32_t i = 0; i < in->count; i++) {
         const char *title = in->items[i].title;
         int rc = pcre2_match(node->p.regex.code, (PCRE2_SPTR)title, strlen(title), 0, 0, ctx->match,
                              NULL);
+        if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+            PCRE2_UCHAR msg[160];
+            pcre2_get_error_message(rc, msg, sizeof msg);
+            rankd_request_fail(req, "node '%s': regex match on '%s' failed: %s", node->id, title,
+                               (const char *)msg);
+            return;
+        }
         if ((rc >= 0) != node->p.regex.invert)
             out->items[n++] = in->items[i];
     }
@@ -199,12 +210,18 @@ int rankd__redis_args(const rankd_request *req, uint32_t index, int *argc, char 
     }
     v[0] = strdup("MGET");
     vl[0] = 4;
-    for (int i = 1; i < n; i++) {
+    bool ok = v[0] != NULL;
+    for (int i = 1; i < n && ok; i++) {
         char key[128];
         int len =
             rankd__feature_key(key, sizeof key, node->p.redis.key_prefix, in->items[i - 1].id);
         v[i] = strdup(key);
         vl[i] = (size_t)len;
+        ok = v[i] != NULL;
+    }
+    if (!ok) {
+        rankd__redis_args_free(n, v, vl);
+        return RANKD_ERUNTIME;
     }
     *argc = n;
     *argv = v;
@@ -242,8 +259,25 @@ void rankd__redis_apply(rankd_request *req, uint32_t index, const redisReply *re
     for (uint32_t i = 0; i < in->count; i++) {
         const redisReply *e = reply->element[i];
         out->items[i] = in->items[i];
-        /* A missing key is a candidate without the feature, not a failure. */
-        out->items[i].feature = e->type == REDIS_REPLY_STRING ? strtod(e->str, NULL) : 0.0;
+        /* A missing key is a candidate without the feature, not a failure;
+         * a value that is not a finite number is, not a silent 0. */
+        if (e->type == REDIS_REPLY_NIL) {
+            out->items[i].feature = 0.0;
+            continue;
+        }
+        char *end = NULL;
+        double v = e->type == REDIS_REPLY_STRING ? strtod(e->str, &end) : NAN;
+        if (e->type != REDIS_REPLY_STRING || end == e->str || *end != '\0' || !isfinite(v)) {
+            char key[128];
+            rankd__feature_key(key, sizeof key, node->p.redis.key_prefix, in->items[i].id);
+            rankd_request_fail(req, "node '%s': redis: key '%s' holds %s%.40s%s, not a number",
+                               node->id, key, e->type == REDIS_REPLY_STRING ? "'" : "a non-string",
+                               e->type == REDIS_REPLY_STRING ? e->str : "",
+                               e->type == REDIS_REPLY_STRING ? "'" : "");
+            out->count = 0;
+            return;
+        }
+        out->items[i].feature = v;
     }
     out->count = in->count;
 }
@@ -289,11 +323,24 @@ static void redis_fetch_sync(rankd_request *req, uint32_t index, rankd_thread_ct
         rankd__redis_apply(req, index, NULL, "out of memory");
         return;
     }
+    /* The connection is shared by the thread's Redis nodes: each waits for
+     * its own timeout. */
+    struct timeval tv = {(time_t)(node->p.redis.timeout_ns / 1000000000ull),
+                         (suseconds_t)(node->p.redis.timeout_ns % 1000000000ull / 1000)};
+    redisSetTimeout(ctx->redis, tv);
+    errno = 0;
     redisReply *reply = redisCommandArgv(ctx->redis, argc, (const char **)argv, argvlen);
+    int saved = errno;
     rankd__redis_args_free(argc, argv, argvlen);
     if (reply == NULL) {
         char why[160];
-        snprintf(why, sizeof why, "%s", ctx->redis->errstr);
+        /* hiredis reports its socket timeout as the read's EAGAIN; say
+         * what happened, as the async scheduler does. */
+        if (ctx->redis->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK))
+            snprintf(why, sizeof why, "timed out after %.3f ms",
+                     (double)node->p.redis.timeout_ns / 1e6);
+        else
+            snprintf(why, sizeof why, "%s", ctx->redis->errstr);
         /* The connection is unusable after an I/O error; reconnect next time. */
         redisFree(ctx->redis);
         ctx->redis = NULL;
@@ -327,7 +374,7 @@ void rankd_node_run(rankd_request *req, uint32_t index, rankd_thread_ctx *ctx)
         op_filter(node, in, out);
         break;
     case RANKD_OP_REGEX_FILTER:
-        op_regex_filter(node, in, out, ctx);
+        op_regex_filter(req, node, in, out, ctx);
         break;
     case RANKD_OP_DEDUPE:
         op_dedupe(req, node, in, out);

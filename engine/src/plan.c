@@ -208,6 +208,9 @@ static int node_params(const char *path, rankd_node *node, const cJSON *params, 
         break;
     case RANKD_OP_REGEX_FILTER: {
         node->p.regex.pattern = strdup(str[0]);
+        if (node->p.regex.pattern == NULL)
+            return rankd_error_set(err, RANKD_ERUNTIME, "%s: node '%s': out of memory", path,
+                                   node->id);
         node->p.regex.invert = given[1] && num[1] != 0;
         int code;
         PCRE2_SIZE offset;
@@ -238,6 +241,9 @@ static int node_params(const char *path, rankd_node *node, const cJSON *params, 
         break;
     case RANKD_OP_REDIS_FETCH:
         node->p.redis.key_prefix = strdup(given[0] ? str[0] : "feat:");
+        if (node->p.redis.key_prefix == NULL)
+            return rankd_error_set(err, RANKD_ERUNTIME, "%s: node '%s': out of memory", path,
+                                   node->id);
         node->p.redis.timeout_ns = (uint64_t)llround((given[1] ? num[1] : 100.0) * 1e6);
         break;
     case RANKD_OP_CONCAT:
@@ -260,6 +266,8 @@ static int node_parse(const char *path, uint32_t index, const cJSON *obj, rankd_
                                "%s: nodes[%u]: field 'id': must be a non-empty string", path,
                                index);
     node->id = strdup(id->valuestring);
+    if (node->id == NULL)
+        return rankd_error_set(err, RANKD_ERUNTIME, "%s: nodes[%u]: out of memory", path, index);
 
     const cJSON *f;
     cJSON_ArrayForEach(f, obj)
@@ -289,13 +297,14 @@ static int node_parse(const char *path, uint32_t index, const cJSON *obj, rankd_
     return node_params(path, node, cJSON_GetObjectItemCaseSensitive(obj, "params"), err);
 }
 
-/* Resolves input names to indices and checks each op's input count. */
-static int plan_link(const char *path, rankd_plan *plan, const cJSON *nodes, rankd_error *err)
+/* Resolves input names to indices and checks each op's input count. objs
+ * are the nodes' JSON objects, in order (cJSON arrays are lists: indexing
+ * one is linear, so nothing here does). */
+static int plan_link(const char *path, rankd_plan *plan, const cJSON *const *objs, rankd_error *err)
 {
     for (uint32_t i = 0; i < plan->n_nodes; i++) {
         rankd_node *node = &plan->nodes[i];
-        const cJSON *inputs =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(nodes, (int)i), "inputs");
+        const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(objs[i], "inputs");
         if (inputs != NULL && !cJSON_IsArray(inputs))
             return rankd_error_set(err, RANKD_EINPUT,
                                    "%s: node '%s': field 'inputs': must be an array of node ids",
@@ -315,9 +324,14 @@ static int plan_link(const char *path, rankd_plan *plan, const cJSON *nodes, ran
                 rankd_op_name(node->op), spec->max_inputs, spec->max_inputs == 1 ? "" : "s", n);
         }
         node->inputs = calloc(n ? n : 1, sizeof *node->inputs);
+        if (node->inputs == NULL)
+            return rankd_error_set(err, RANKD_ERUNTIME, "%s: node '%s': out of memory", path,
+                                   node->id);
         node->n_inputs = n;
-        for (uint32_t k = 0; k < n; k++) {
-            const cJSON *in = cJSON_GetArrayItem(inputs, (int)k);
+        uint32_t k = 0;
+        const cJSON *in;
+        cJSON_ArrayForEach(in, inputs)
+        {
             if (!cJSON_IsString(in))
                 return rankd_error_set(err, RANKD_EINPUT,
                                        "%s: node '%s': field 'inputs[%u]': must be a node id "
@@ -328,13 +342,15 @@ static int plan_link(const char *path, rankd_plan *plan, const cJSON *nodes, ran
                 return rankd_error_set(err, RANKD_EINPUT,
                                        "%s: node '%s': field 'inputs[%u]': no node with id '%s'",
                                        path, node->id, k, in->valuestring);
-            node->inputs[k] = (uint32_t)src;
+            node->inputs[k++] = (uint32_t)src;
             plan->nodes[src].n_succ++;
         }
     }
     for (uint32_t i = 0; i < plan->n_nodes; i++) {
         plan->nodes[i].succ =
             calloc(plan->nodes[i].n_succ ? plan->nodes[i].n_succ : 1, sizeof(uint32_t));
+        if (plan->nodes[i].succ == NULL)
+            return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
         plan->nodes[i].n_succ = 0;
     }
     for (uint32_t i = 0; i < plan->n_nodes; i++) {
@@ -357,9 +373,26 @@ static uint32_t unordered_input(const rankd_plan *plan, const uint32_t *indeg, u
     return node;
 }
 
-/* Describes a cycle among the nodes Kahn's algorithm could not order. Walking
- * unordered inputs n_nodes times from any unordered node must end on a
- * cycle; the walk round it is then printed in data-flow order. */
+/* Appends "<id> -> " to a message being built, an id longer than 48
+ * bytes cut with "...". */
+static void chain_append(char *buf, size_t cap, size_t *len, const char *id, bool arrow)
+{
+    if (*len >= cap)
+        return;
+    int w = strlen(id) > 48
+                ? snprintf(buf + *len, cap - *len, "%.45s...%s", id, arrow ? " -> " : "")
+                : snprintf(buf + *len, cap - *len, "%s%s", id, arrow ? " -> " : "");
+    if (w > 0)
+        *len += (size_t)w;
+    if (*len >= cap)
+        *len = cap - 1;
+}
+
+/* Describes a cycle among the nodes Kahn's algorithm could not order.
+ * Walking unordered inputs n_nodes times from any unordered node must end
+ * on a cycle; the walk round it is then printed in data-flow order, whole
+ * when it has at most 8 nodes, else its first 3 and last 3 nodes with the
+ * count of the ones between: every arrow printed is an edge of the plan. */
 static int plan_cycle_error(const char *path, const rankd_plan *plan, const uint32_t *indeg,
                             rankd_error *err)
 {
@@ -368,23 +401,48 @@ static int plan_cycle_error(const char *path, const rankd_plan *plan, const uint
         first++;
     for (uint32_t i = 0; i < plan->n_nodes; i++)
         first = unordered_input(plan, indeg, first);
-    uint32_t order[64];
-    uint32_t n = 0, cur = first;
+    uint32_t length = 0, cur = first;
     do {
-        order[n++] = cur;
+        length++;
         cur = unordered_input(plan, indeg, cur);
-    } while (cur != first && n < 64);
-    char chain[384] = "";
+    } while (cur != first);
+    /* With w0 = first and w(i+1) the unordered input of w(i), the edges
+     * run w(i+1) -> w(i) and w0 -> w(L-1): in data-flow order the cycle
+     * reads w(L-1) -> w(L-2) -> ... -> w1 -> w0 -> w(L-1). */
+    enum { SHOWN = 3, WHOLE = 2 * SHOWN + 2 };
+    uint32_t w[WHOLE];
+    uint32_t far[SHOWN]; /* w(L-3), w(L-2), w(L-1) */
+    uint32_t i = 0;
+    cur = first;
+    do {
+        if (i < WHOLE)
+            w[i] = cur;
+        if (length > WHOLE && i >= length - SHOWN)
+            far[i - (length - SHOWN)] = cur;
+        i++;
+        cur = unordered_input(plan, indeg, cur);
+    } while (cur != first);
+    char chain[400];
     size_t len = 0;
-    for (uint32_t i = n; i-- > 0;) {
-        int w = snprintf(chain + len, sizeof chain - len, "%s -> ", plan->nodes[order[i]].id);
-        if (w < 0 || (size_t)w >= sizeof chain - len)
-            break;
-        len += (size_t)w;
+    if (length <= WHOLE) {
+        for (uint32_t k = length; k-- > 0;)
+            chain_append(chain, sizeof chain, &len, plan->nodes[w[k]].id, true);
+        chain_append(chain, sizeof chain, &len, plan->nodes[w[length - 1]].id, false);
+    } else {
+        for (uint32_t k = SHOWN; k-- > 0;)
+            chain_append(chain, sizeof chain, &len, plan->nodes[far[k]].id, true);
+        if (len < sizeof chain - 1) {
+            int n = snprintf(chain + len, sizeof chain - len, "... (%u more) ... -> ",
+                             length - 2 * SHOWN);
+            len = n > 0 && (size_t)n < sizeof chain - len ? len + (size_t)n : sizeof chain - 1;
+        }
+        for (uint32_t k = SHOWN; k-- > 0;)
+            chain_append(chain, sizeof chain, &len, plan->nodes[w[k]].id, true);
+        chain_append(chain, sizeof chain, &len, plan->nodes[far[SHOWN - 1]].id, false);
     }
-    snprintf(chain + len, sizeof chain - len, "%s", plan->nodes[order[n - 1]].id);
-    return rankd_error_set(err, RANKD_EINPUT, "%s: node '%s': field 'inputs': cycle %s", path,
-                           plan->nodes[first].id, chain);
+    return rankd_error_set(err, RANKD_EINPUT,
+                           "%s: node '%s': field 'inputs': cycle of %u nodes: %s", path,
+                           plan->nodes[first].id, length, chain);
 }
 
 /* Kahn's algorithm; also finds the roots and the single sink. */
@@ -395,6 +453,10 @@ static int plan_order(const char *path, rankd_plan *plan, rankd_error *err)
     plan->topo = calloc(n, sizeof *plan->topo);
     plan->roots = calloc(n, sizeof *plan->roots);
     uint32_t head = 0, tail = 0;
+    if (indeg == NULL || plan->topo == NULL || plan->roots == NULL) {
+        free(indeg);
+        return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
+    }
     for (uint32_t i = 0; i < n; i++) {
         indeg[i] = plan->nodes[i].n_inputs;
         if (indeg[i] == 0) {
@@ -414,16 +476,24 @@ static int plan_order(const char *path, rankd_plan *plan, rankd_error *err)
         rc = plan_cycle_error(path, plan, indeg, err);
         goto out;
     }
+    /* The output nodes, named whole (cut ids end in "...") up to four,
+     * then counted: a message is never cut in the middle of a name. */
     uint32_t sinks = 0;
-    char names[256] = "";
+    char names[320] = "";
+    size_t len = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (plan->nodes[i].n_succ == 0) {
-            if (sinks++ > 0)
-                strncat(names, ", ", sizeof names - strlen(names) - 1);
-            strncat(names, plan->nodes[i].id, sizeof names - strlen(names) - 1);
-            plan->sink = i;
+        if (plan->nodes[i].n_succ != 0)
+            continue;
+        if (sinks < 4) {
+            if (sinks > 0)
+                len += (size_t)snprintf(names + len, sizeof names - len, ", ");
+            chain_append(names, sizeof names, &len, plan->nodes[i].id, false);
         }
+        sinks++;
+        plan->sink = i;
     }
+    if (sinks > 4)
+        snprintf(names + len, sizeof names - len, " and %u more", sinks - 4);
     if (sinks != 1)
         rc = rankd_error_set(err, RANKD_EINPUT,
                              "%s: node '%s': field 'inputs': the plan has %u output nodes (%s); "
@@ -448,6 +518,8 @@ static int plan_layout(const char *path, rankd_plan *plan, rankd_error *err)
 {
     uint64_t *sleep_path = calloc(plan->n_nodes, sizeof *sleep_path);
     uint64_t total = 0;
+    if (sleep_path == NULL)
+        return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
     size_t offset = 0;
     for (uint32_t t = 0; t < plan->n_nodes; t++) {
         rankd_node *node = &plan->nodes[plan->topo[t]];
@@ -506,11 +578,34 @@ static int plan_layout(const char *path, rankd_plan *plan, rankd_error *err)
 
 int rankd_plan_find(const rankd_plan *plan, const char *id)
 {
-    for (uint32_t i = 0; i < plan->n_nodes; i++) {
-        if (plan->nodes[i].id != NULL && strcmp(plan->nodes[i].id, id) == 0)
-            return (int)i;
+    if (plan->id_index == NULL)
+        return -1;
+    uint32_t mask = plan->id_slots - 1;
+    for (uint32_t slot = (uint32_t)rankd__hash_str(id) & mask;; slot = (slot + 1) & mask) {
+        uint32_t entry = plan->id_index[slot];
+        if (entry == 0)
+            return -1;
+        if (strcmp(plan->nodes[entry - 1].id, id) == 0)
+            return (int)(entry - 1);
     }
-    return -1;
+}
+
+/* Adds node i's id to the index; returns the index of an earlier node with
+ * the same id, or -1. The table has more than twice as many slots as
+ * nodes, so it never fills. */
+static int id_index_add(rankd_plan *plan, uint32_t i)
+{
+    uint32_t mask = plan->id_slots - 1;
+    const char *id = plan->nodes[i].id;
+    for (uint32_t slot = (uint32_t)rankd__hash_str(id) & mask;; slot = (slot + 1) & mask) {
+        uint32_t entry = plan->id_index[slot];
+        if (entry == 0) {
+            plan->id_index[slot] = i + 1;
+            return -1;
+        }
+        if (strcmp(plan->nodes[entry - 1].id, id) == 0)
+            return (int)(entry - 1);
+    }
 }
 
 int rankd_plan_parse(const char *json, size_t len, const char *path, rankd_plan **out,
@@ -518,19 +613,17 @@ int rankd_plan_parse(const char *json, size_t len, const char *path, rankd_plan 
 {
     int rc = RANKD_EINPUT;
     rankd_plan *plan = calloc(1, sizeof *plan);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    cJSON *root = NULL;
+    const cJSON **objs = NULL;
     *out = NULL;
-    if (plan == NULL) {
+    if (plan == NULL || (plan->path = strdup(path)) == NULL) {
         rc = rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
         goto fail;
     }
-    plan->path = strdup(path);
-    if (root == NULL) {
-        size_t at = end != NULL && end >= json ? (size_t)(end - json) : 0;
-        rankd_error_set(err, RANKD_EINPUT, "%s: invalid JSON near byte %zu", path, at);
+    rc = rankd__json_parse(json, len, path, &root, err);
+    if (rc != RANKD_OK)
         goto fail;
-    }
+    rc = RANKD_EINPUT;
     if (!cJSON_IsObject(root)) {
         rankd_error_set(err, RANKD_EINPUT, "%s: the plan must be a JSON object", path);
         goto fail;
@@ -540,7 +633,6 @@ int rankd_plan_parse(const char *json, size_t len, const char *path, rankd_plan 
         rankd_error_set(err, RANKD_EINPUT, "%s: field 'name': must be a non-empty string", path);
         goto fail;
     }
-    plan->name = strdup(name->valuestring);
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
     if (!cJSON_IsArray(nodes) || cJSON_GetArraySize(nodes) == 0) {
         rankd_error_set(err, RANKD_EINPUT, "%s: field 'nodes': must be a non-empty array", path);
@@ -556,26 +648,44 @@ int rankd_plan_parse(const char *json, size_t len, const char *path, rankd_plan 
         }
     }
     plan->n_nodes = (uint32_t)cJSON_GetArraySize(nodes);
+    plan->id_slots = 1;
+    while (plan->id_slots < 2 * plan->n_nodes + 2)
+        plan->id_slots <<= 1;
+    plan->name = strdup(name->valuestring);
     plan->nodes = calloc(plan->n_nodes, sizeof *plan->nodes);
-    for (uint32_t i = 0; i < plan->n_nodes; i++) {
-        if (node_parse(path, i, cJSON_GetArrayItem(nodes, (int)i), &plan->nodes[i], err) != 0)
-            goto fail;
-        for (uint32_t j = 0; j < i; j++) {
-            if (strcmp(plan->nodes[j].id, plan->nodes[i].id) == 0) {
-                rankd_error_set(err, RANKD_EINPUT,
-                                "%s: node '%s': field 'id': duplicate id (nodes[%u] and nodes[%u])",
-                                path, plan->nodes[i].id, j, i);
-                goto fail;
-            }
-        }
-    }
-    if (plan_link(path, plan, nodes, err) != 0 || plan_order(path, plan, err) != 0 ||
-        plan_layout(path, plan, err) != 0)
+    plan->id_index = calloc(plan->id_slots, sizeof *plan->id_index);
+    objs = calloc(plan->n_nodes, sizeof *objs);
+    if (plan->name == NULL || plan->nodes == NULL || plan->id_index == NULL || objs == NULL) {
+        rc = rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
         goto fail;
+    }
+    uint32_t i = 0;
+    const cJSON *obj;
+    cJSON_ArrayForEach(obj, nodes)
+    {
+        objs[i] = obj;
+        if ((rc = node_parse(path, i, obj, &plan->nodes[i], err)) != RANKD_OK)
+            goto fail;
+        rc = RANKD_EINPUT;
+        int dup = id_index_add(plan, i);
+        if (dup >= 0) {
+            rankd_error_set(err, RANKD_EINPUT,
+                            "%s: node '%s': field 'id': duplicate id (nodes[%d] and nodes[%u])",
+                            path, plan->nodes[i].id, dup, i);
+            goto fail;
+        }
+        i++;
+    }
+    if ((rc = plan_link(path, plan, objs, err)) != RANKD_OK ||
+        (rc = plan_order(path, plan, err)) != RANKD_OK ||
+        (rc = plan_layout(path, plan, err)) != RANKD_OK)
+        goto fail;
+    free(objs);
     cJSON_Delete(root);
     *out = plan;
     return RANKD_OK;
 fail:
+    free(objs);
     cJSON_Delete(root);
     rankd_plan_free(plan);
     return rc;
@@ -625,6 +735,7 @@ void rankd_plan_free(rankd_plan *plan)
         free(node->succ);
     }
     free(plan->nodes);
+    free(plan->id_index);
     free(plan->topo);
     free(plan->roots);
     free(plan->name);

@@ -68,13 +68,10 @@ void rankd_request_fail(rankd_request *req, const char *fmt, ...)
 
 int rankd_request_parse(const char *json, size_t len, uint64_t *user_id, rankd_error *err)
 {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
-    int rc = RANKD_OK;
-    if (root == NULL) {
-        size_t at = end != NULL && end >= json ? (size_t)(end - json) : 0;
-        return rankd_error_set(err, RANKD_EINPUT, "request: invalid JSON near byte %zu", at);
-    }
+    cJSON *root;
+    int rc = rankd__json_parse(json, len, "request", &root, err);
+    if (rc != RANKD_OK)
+        return rc;
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(root, "user_id");
     if (!cJSON_IsObject(root))
         rc = rankd_error_set(err, RANKD_EINPUT, "request: must be a JSON object");

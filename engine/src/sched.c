@@ -3,9 +3,13 @@
  * Waking a sleeping thread costs several microseconds here, far more than a
  * node, so the design avoids it on the hot path: the thread that completes
  * a node runs its first ready successor itself, and only real fan-out (a
- * second ready successor) is queued where another worker may take it. A
- * request submitted from a worker (the closed-loop bench issuing its next
- * request from the completion callback) continues on that worker too. */
+ * second ready successor) is queued where another worker may take it.
+ *
+ * Fairness: new requests wait in one FIFO (the inject queue) and are served
+ * oldest first; a worker finishes the request it is running (its own queue)
+ * before it takes a new one. A request submitted from a worker (the
+ * closed-loop bench issuing its next request from the completion callback)
+ * continues on that worker only when no other work is queued anywhere. */
 #include "internal.h"
 
 #include <linux/futex.h>
@@ -257,33 +261,49 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Hands a ready CPU node to the pool from any thread. */
+/* Hands a ready CPU node of a running request to this worker: the first
+ * becomes its continuation, the others go to its queue for thieves. */
 static void dispatch_ready(worker *w, rankd_sched *s, rankd_request *req, uint32_t node)
 {
-    if (w != NULL && !w->has_cont) {
+    if (!w->has_cont) {
         w->cont = (task){req, node};
         w->has_cont = true;
-    } else if (w != NULL) {
-        queue_push(&w->local, (task){req, node});
-        sched_notify(s);
     } else {
-        queue_push(&s->inject, (task){req, node});
+        queue_push(&w->local, (task){req, node});
         sched_notify(s);
     }
 }
 
+/* A new request joins the back of the shared FIFO, behind every request
+ * queued before it. A worker may run it at once only when nothing waits in
+ * that FIFO nor in its own queue (the closed loop at concurrency 1, or one
+ * slot per worker: no queue, no wake-up); were it to do so with requests
+ * waiting, the completing thread would re-issue into its own slot and run
+ * that slot forever while older requests starve. Other workers' queues
+ * hold the branches of requests they are running, which they finish first
+ * whatever this worker does. */
 void rankd_sched_submit(rankd_sched *s, rankd_request *req)
 {
     const rankd_plan *plan = req->plan;
     worker *w = current_worker != NULL && current_worker->sched == s ? current_worker : NULL;
+    bool run_here = w != NULL && !w->has_cont &&
+                    atomic_load_explicit(&s->inject.count, memory_order_relaxed) == 0 &&
+                    atomic_load_explicit(&w->local.count, memory_order_relaxed) == 0;
+    bool queued = false;
     req->io_index = s->n_io > 0 ? (uint32_t)(req->slot % s->n_io) : 0;
     for (uint32_t i = 0; i < plan->n_roots; i++) {
         uint32_t root = plan->roots[i];
-        if (rankd_op_is_io(plan->nodes[root].op))
+        if (rankd_op_is_io(plan->nodes[root].op)) {
             rankd__io_submit(s->io, req, root);
-        else
+        } else if (run_here) {
             dispatch_ready(w, s, req, root);
+        } else {
+            queue_push(&s->inject, (task){req, root});
+            queued = true;
+        }
     }
+    if (queued)
+        sched_notify(s);
 }
 
 /* Called on an I/O loop when an I/O node has its output: its ready CPU

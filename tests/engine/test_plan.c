@@ -9,7 +9,10 @@
 
 #include "rankd/rankd.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct bad_case {
     const char *json;
@@ -72,6 +75,21 @@ static const bad_case bad_cases[] = {
     {"{\"name\": \"p\", \"nodes\": [{\"id\": \"s\", \"op\": \"sleep\", \"params\": {\"sleep_ms\": "
      "true}}]}",
      {"field 'params.sleep_ms'", "must be a number, got a boolean"}},
+    /* Issue 9, row 12: data after the object, and a key given twice (in
+     * params the last one won, in a node the first), name file and line. */
+    {"{\"name\": \"p\", \"nodes\": [{\"id\": \"a\", \"op\": \"source\", \"params\": {\"count\": "
+     "1}}]}\n\n garbage",
+     {"line 3: trailing data after the JSON value"}},
+    {"{\"name\": \"p\", \"nodes\": [{\"id\": \"a\", \"op\": \"source\", \"params\": {\"count\": "
+     "1}}]} {\"name\": \"q\"}",
+     {"line 1: trailing data"}},
+    {"{\"name\": \"p\",\n \"nodes\": [\n{\"id\": \"a\", \"op\": \"source\",\n \"params\": "
+     "{\"count\": 1,\n \"count\": 5}}]}",
+     {"line 5: duplicate key 'count'"}},
+    {"{\"name\": \"p\", \"nodes\": [{\"id\": \"a\", \"op\": \"source\", \"id\": \"b\", "
+     "\"params\": {\"count\": 1}}]}",
+     {"line 1: duplicate key 'id'"}},
+    {"{\"name\": \"p\", \"name\": \"q\", \"nodes\": []}", {"duplicate key 'name'"}},
 };
 
 static void test_bad_plans_are_rejected(void **state)
@@ -143,6 +161,177 @@ static void test_layout_and_order(void **state)
     rankd_plan_free(plan);
 }
 
+/* Builds a plan text: a source, then a chain of n concat nodes listed in
+ * reverse (each node's input comes later in the file), then a top_k. With
+ * cycle, the chain's first node takes the last one as a second input: a
+ * cycle through all n. */
+static char *chain_plan(uint32_t n, bool cycle)
+{
+    size_t cap = (size_t)n * 80 + 512, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len,
+                            "{\"name\": \"chain\", \"nodes\": [\n"
+                            "{\"id\": \"out\", \"op\": \"top_k\", \"inputs\": [\"c%u\"], "
+                            "\"params\": {\"k\": 1}},\n",
+                            n - 1);
+    for (uint32_t i = n; i-- > 0;) {
+        if (i > 0)
+            len += (size_t)snprintf(text + len, cap - len,
+                                    "{\"id\": \"c%u\", \"op\": \"concat\", \"inputs\": "
+                                    "[\"c%u\"]},\n",
+                                    i, i - 1);
+        else if (cycle)
+            len += (size_t)snprintf(text + len, cap - len,
+                                    "{\"id\": \"c0\", \"op\": \"concat\", \"inputs\": "
+                                    "[\"src\", \"c%u\"]},\n",
+                                    n - 1);
+        else
+            len += (size_t)snprintf(text + len, cap - len,
+                                    "{\"id\": \"c0\", \"op\": \"concat\", \"inputs\": "
+                                    "[\"src\"]},\n");
+    }
+    snprintf(text + len, cap - len,
+             "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 1}}]}\n");
+    return text;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Issue 9, row 10: loading is linear in the nodes. A quadratic loader took
+ * 49 s for 80,000 nodes; a linear one takes a fraction of a second, so
+ * 10 s separates them on any host this runs on (sanitizers included). */
+static void test_large_chain_loads(void **state)
+{
+    char *text = chain_plan(80000, false);
+    rankd_plan *plan = NULL;
+    rankd_error err;
+    double t = now_seconds();
+    int rc = rankd_plan_parse(text, strlen(text), "chain.json", &plan, &err);
+    t = now_seconds() - t;
+    print_message("80,000-node chain loaded in %.3f s\n", t);
+    if (rc != RANKD_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(rc, RANKD_OK);
+    assert_int_equal(plan->n_nodes, 80002);
+    assert_string_equal(plan->nodes[plan->sink].id, "out");
+    assert_int_equal(rankd_plan_find(plan, "c79999"), 1);
+    assert_int_equal(rankd_plan_find(plan, "src"), 80001);
+    assert_int_equal(rankd_plan_find(plan, "c80000"), -1);
+    assert_true(t < 10.0);
+    rankd_plan_free(plan);
+    free(text);
+}
+
+/* Checks that every "x -> y" printed in a cycle message is an edge of the
+ * plan (y takes x as an input). */
+static void assert_printed_edges_exist(const rankd_plan *plan, const char *msg)
+{
+    const char *p = strstr(msg, "nodes: ");
+    assert_non_null(p);
+    p += strlen("nodes: ");
+    char prev[64] = "";
+    int edges = 0;
+    while (*p != '\0') {
+        char id[64];
+        size_t n = strcspn(p, " ");
+        assert_true(n < sizeof id);
+        memcpy(id, p, n);
+        id[n] = '\0';
+        p += n;
+        if (strcmp(id, "...") == 0 || id[0] == '(' || strcmp(id, "more)") == 0) {
+            prev[0] = '\0';
+        } else if (prev[0] != '\0') {
+            int from = rankd_plan_find(plan, prev), to = rankd_plan_find(plan, id);
+            bool found = false;
+            assert_true(from >= 0 && to >= 0);
+            for (uint32_t k = 0; k < plan->nodes[to].n_inputs; k++)
+                found = found || plan->nodes[to].inputs[k] == (uint32_t)from;
+            if (!found)
+                fail_msg("printed edge %s -> %s is not in the plan", prev, id);
+            edges++;
+            snprintf(prev, sizeof prev, "%s", id);
+        } else {
+            snprintf(prev, sizeof prev, "%s", id);
+        }
+        if (strncmp(p, " -> ", 4) == 0)
+            p += 4;
+        else if (*p == ' ')
+            p++;
+    }
+    assert_true(edges >= 3);
+}
+
+/* Issue 9, row 13: a long cycle is shortened to its first and last nodes
+ * with the count between, and every arrow printed is an edge. */
+static void test_cycle_messages(void **state)
+{
+    static const uint32_t lengths[] = {3, 8, 9, 1000};
+    for (size_t i = 0; i < 4; i++) {
+        char *text = chain_plan(lengths[i], true);
+        rankd_plan *plan = NULL;
+        rankd_error err;
+        assert_int_equal(rankd_plan_parse(text, strlen(text), "cycle.json", &plan, &err),
+                         RANKD_EINPUT);
+        print_message("%s\n", err.msg);
+        char want[64];
+        snprintf(want, sizeof want, "cycle of %u nodes: ", lengths[i]);
+        assert_non_null(strstr(err.msg, want));
+        if (lengths[i] > 8) {
+            snprintf(want, sizeof want, "... (%u more) ...", lengths[i] - 6);
+            assert_non_null(strstr(err.msg, want));
+        } else {
+            assert_null(strstr(err.msg, "more"));
+        }
+        /* The plan without the cycle, to look the printed edges up. */
+        char *acyclic = chain_plan(lengths[i], false);
+        rankd_plan *ok;
+        assert_int_equal(rankd_plan_parse(acyclic, strlen(acyclic), "ok.json", &ok, &err),
+                         RANKD_OK);
+        /* c0 -> ... is the only edge the acyclic plan lacks: add it. */
+        rankd_node *c0 = &ok->nodes[rankd_plan_find(ok, "c0")];
+        c0->inputs = realloc(c0->inputs, 2 * sizeof *c0->inputs);
+        char last[16];
+        snprintf(last, sizeof last, "c%u", lengths[i] - 1);
+        c0->inputs[c0->n_inputs++] = (uint32_t)rankd_plan_find(ok, last);
+        char msg[sizeof err.msg];
+        rankd_error again;
+        rankd_plan_parse(text, strlen(text), "cycle.json", &plan, &again);
+        snprintf(msg, sizeof msg, "%s", again.msg);
+        assert_printed_edges_exist(ok, msg);
+        rankd_plan_free(ok);
+        free(acyclic);
+        free(text);
+    }
+}
+
+/* Many output nodes: the message names the first four whole and counts
+ * the rest, never cutting a name. */
+static void test_many_outputs_message(void **state)
+{
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "{\"name\": \"p\", \"nodes\": [");
+    for (int i = 0; i < 40; i++)
+        len +=
+            (size_t)snprintf(text + len, sizeof text - len,
+                             "%s{\"id\": \"a_rather_long_output_node_%02d\", \"op\": \"source\", "
+                             "\"params\": {\"count\": 1}}",
+                             i ? ", " : "", i);
+    snprintf(text + len, sizeof text - len, "]}");
+    rankd_plan *plan;
+    rankd_error err;
+    assert_int_equal(rankd_plan_parse(text, strlen(text), "p.json", &plan, &err), RANKD_EINPUT);
+    print_message("%s\n", err.msg);
+    assert_non_null(strstr(err.msg, "40 output nodes (a_rather_long_output_node_00, "
+                                    "a_rather_long_output_node_01, a_rather_long_output_node_02, "
+                                    "a_rather_long_output_node_03 and 36 more)"));
+}
+
 static void test_request_parse(void **state)
 {
     uint64_t uid = 0;
@@ -150,9 +339,15 @@ static void test_request_parse(void **state)
     const char *ok = "{\"user_id\": 42}";
     assert_int_equal(rankd_request_parse(ok, strlen(ok), &uid, &err), RANKD_OK);
     assert_int_equal(uid, 42);
-    static const char *const bad[] = {
-        "{\"user_id\": ",    "[1]", "{}", "{\"user_id\": \"7\"}", "{\"user_id\": -1}",
-        "{\"user_id\": 1.5}"};
+    static const char *const bad[] = {"{\"user_id\": ",
+                                      "[1]",
+                                      "{}",
+                                      "{\"user_id\": \"7\"}",
+                                      "{\"user_id\": -1}",
+                                      "{\"user_id\": 1.5}",
+                                      "{\"user_id\": 1}{\"user_id\": 2}",
+                                      "{\"user_id\": 1} x",
+                                      "{\"user_id\": 1, \"user_id\": 2}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(rankd_request_parse(bad[i], strlen(bad[i]), &uid, &err), RANKD_EINPUT);
         assert_non_null(strstr(err.msg, "request: "));
@@ -167,6 +362,9 @@ int main(void)
         cmocka_unit_test(test_shipped_plans_load),
         cmocka_unit_test(test_layout_and_order),
         cmocka_unit_test(test_request_parse),
+        cmocka_unit_test(test_large_chain_loads),
+        cmocka_unit_test(test_cycle_messages),
+        cmocka_unit_test(test_many_outputs_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,14 @@
 
 #include "rankd/rankd.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static char *run_sync_json(const rankd_plan *plan, uint64_t user, const char *redis)
 {
@@ -155,6 +160,205 @@ static void test_redis_failure_is_reported(void **state)
     rankd_plan_free(plan);
 }
 
+/* Fairness: a closed loop of 8 slots on one CPU worker, each completion
+ * re-issuing its slot from the worker (as the bench does). Requests must
+ * finish in the order they were issued: the oldest queued request runs
+ * before any newer one, and the completing slot never runs ahead. */
+typedef struct fifo_run {
+    rankd_sched *sched;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool released;
+    uint64_t next_seq;
+    uint64_t total;
+    uint64_t done;
+    uint64_t order[200];
+} fifo_run;
+
+static void fifo_done(rankd_request *req, void *arg)
+{
+    fifo_run *r = arg;
+    pthread_mutex_lock(&r->lock);
+    /* The first completion waits until every slot has been submitted, so
+     * the queue holds older requests when it re-issues. */
+    while (!r->released)
+        pthread_cond_wait(&r->cond, &r->lock);
+    r->order[r->done++] = req->seq;
+    bool again = r->next_seq < r->total;
+    uint64_t seq = r->next_seq++;
+    if (r->done == r->total)
+        pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    if (again) {
+        rankd_request_reset(req, seq);
+        req->seq = seq;
+        rankd_sched_submit(r->sched, req);
+    }
+}
+
+static void test_oldest_request_runs_first(void **state)
+{
+    static const char *const plans[] = {"concat_plan", "overhead_plan", "parallel_sleep_plan"};
+    for (size_t p = 0; p < sizeof plans / sizeof plans[0]; p++) {
+        rankd_plan *plan;
+        rankd_error err;
+        assert_int_equal(rankd_plan_load_named(RANKD_TEST_PLAN_DIR, plans[p], &plan, &err),
+                         RANKD_OK);
+        fifo_run r = {
+            .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .total = 40};
+        rankd_sched_config cfg = {1, 1, NULL, plan->has_io};
+        assert_int_equal(rankd_sched_create(&cfg, &r.sched, &err), RANKD_OK);
+        rankd_request *reqs[8];
+        for (uint64_t i = 0; i < 8; i++) {
+            assert_int_equal(rankd_request_create(plan, &reqs[i], &err), RANKD_OK);
+            rankd_request_reset(reqs[i], i);
+            reqs[i]->seq = i;
+            reqs[i]->slot = i;
+            reqs[i]->on_done = fifo_done;
+            reqs[i]->done_arg = &r;
+        }
+        r.next_seq = 8;
+        for (int i = 0; i < 8; i++)
+            rankd_sched_submit(r.sched, reqs[i]);
+        pthread_mutex_lock(&r.lock);
+        r.released = true;
+        pthread_cond_broadcast(&r.cond);
+        while (r.done < r.total)
+            pthread_cond_wait(&r.cond, &r.lock);
+        pthread_mutex_unlock(&r.lock);
+        rankd_sched_destroy(r.sched);
+        for (uint64_t i = 0; i < r.total; i++) {
+            if (r.order[i] != i)
+                print_error("%s: completion %llu was request %llu\n", plans[p],
+                            (unsigned long long)i, (unsigned long long)r.order[i]);
+            assert_int_equal(r.order[i], i);
+        }
+        for (int i = 0; i < 8; i++)
+            rankd_request_free(reqs[i]);
+        rankd_plan_free(plan);
+    }
+}
+
+/* Runs a plan given as JSON once on each scheduler; both must fail with a
+ * message holding want. */
+static void expect_failure(const char *json, const char *redis, const char *want)
+{
+    rankd_plan *plan;
+    rankd_error err;
+    assert_int_equal(rankd_plan_parse(json, strlen(json), "p.json", &plan, &err), RANKD_OK);
+    rankd_request *req;
+    rankd_thread_ctx *ctx;
+    assert_int_equal(rankd_request_create(plan, &req, &err), RANKD_OK);
+    assert_int_equal(rankd_thread_ctx_create(redis, &ctx, &err), RANKD_OK);
+    rankd_request_reset(req, 1);
+    assert_int_equal(rankd_run_sync(req, ctx), RANKD_ERUNTIME);
+    print_message("sync: %s\n", req->error);
+    assert_non_null(strstr(req->error, want));
+    rankd_thread_ctx_free(ctx);
+    rankd_sched_config cfg = {1, 1, redis, plan->has_io};
+    rankd_sched *sched;
+    assert_int_equal(rankd_sched_create(&cfg, &sched, &err), RANKD_OK);
+    rankd_request_reset(req, 1);
+    assert_int_equal(rankd_run_async(sched, req), RANKD_ERUNTIME);
+    print_message("async: %s\n", req->error);
+    assert_non_null(strstr(req->error, want));
+    rankd_sched_destroy(sched);
+    rankd_request_free(req);
+    rankd_plan_free(plan);
+}
+
+/* Issue 9, row 11: a PCRE2 match that fails with an error (here the match
+ * limit, by catastrophic backtracking on long titles) fails the request
+ * with PCRE2's message; it used to read as "no match". */
+static void test_regex_match_error_fails(void **state)
+{
+    static const char json[] =
+        "{\"name\": \"bomb\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2, "
+        "\"id_base\": 1000000000000000, \"id_space\": 1000000000}},"
+        "{\"id\": \"re\", \"op\": \"regex_filter\", \"inputs\": [\"src\"], \"params\": "
+        "{\"pattern\": \"^(?:((\\\\w|\\\\d|-)+)+\\\\W|\\\\w)\"}},"
+        "{\"id\": \"top\", \"op\": \"top_k\", \"inputs\": [\"re\"], \"params\": {\"k\": 2}}]}";
+    expect_failure(json, NULL, "node 're': regex match on '");
+    expect_failure(json, NULL, "match limit exceeded");
+}
+
+/* A socket listening on a free loopback port; its "host:port" in addr. The
+ * kernel completes connections into the backlog, so a client connects and
+ * then waits for answers nobody sends unless a test thread accepts. */
+static int listen_loopback(char *addr_text, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t addr_len = sizeof addr;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &addr_len), 0);
+    snprintf(addr_text, len, "127.0.0.1:%d", ntohs(addr.sin_port));
+    return fd;
+}
+
+/* Issue 9, row 14: a Redis server that never replies: the sync scheduler
+ * says the node timed out after its timeout, as the async one does (it
+ * said "Resource temporarily unavailable"). */
+static void test_redis_timeout_message(void **state)
+{
+    char redis[64];
+    int fd = listen_loopback(redis, sizeof redis);
+    static const char json[] =
+        "{\"name\": \"silent\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2}},"
+        "{\"id\": \"fetch\", \"op\": \"redis_fetch\", \"inputs\": [\"src\"], "
+        "\"params\": {\"timeout_ms\": 50}},"
+        "{\"id\": \"top\", \"op\": \"top_k\", \"inputs\": [\"fetch\"], \"params\": {\"k\": 2}}]}";
+    expect_failure(json, redis, "node 'fetch': redis: timed out after 50.000 ms");
+    close(fd);
+}
+
+/* A one-trick Redis: answers every command on every connection with the
+ * same two-element array. */
+typedef struct fake_redis {
+    int fd;
+    const char *reply;
+} fake_redis;
+
+static void *fake_redis_main(void *arg)
+{
+    fake_redis *f = arg;
+    int c;
+    while ((c = accept(f->fd, NULL, NULL)) >= 0) {
+        char buf[4096];
+        while (read(c, buf, sizeof buf) > 0) {
+            if (write(c, f->reply, strlen(f->reply)) < 0)
+                break;
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+/* A feature value that is not a number fails the request naming the key;
+ * it used to read as 0 (a missing key still does). */
+static void test_redis_bad_value_fails(void **state)
+{
+    char redis[64];
+    fake_redis f = {listen_loopback(redis, sizeof redis), "*2\r\n$3\r\nabc\r\n$-1\r\n"};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, fake_redis_main, &f), 0);
+    static const char json[] =
+        "{\"name\": \"bad_value\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2, \"id_space\": 1000000}},"
+        "{\"id\": \"fetch\", \"op\": \"redis_fetch\", \"inputs\": [\"src\"], "
+        "\"params\": {\"timeout_ms\": 2000}},"
+        "{\"id\": \"top\", \"op\": \"top_k\", \"inputs\": [\"fetch\"], \"params\": {\"k\": 2}}]}";
+    expect_failure(json, redis, "node 'fetch': redis: key 'feat:");
+    expect_failure(json, redis, "' holds 'abc', not a number");
+    shutdown(f.fd, SHUT_RDWR);
+    close(f.fd);
+    pthread_join(thread, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--redis") == 0)
@@ -167,6 +371,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reels_plan_with_redis),
         cmocka_unit_test(test_response_is_ranked),
         cmocka_unit_test(test_redis_failure_is_reported),
+        cmocka_unit_test(test_oldest_request_runs_first),
+        cmocka_unit_test(test_regex_match_error_fails),
+        cmocka_unit_test(test_redis_timeout_message),
+        cmocka_unit_test(test_redis_bad_value_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,6 +136,11 @@ typedef struct rankd_plan {
     bool needs_redis;
     /* The longest chain of sleep nodes, in nanoseconds. */
     uint64_t critical_sleep_ns;
+    /* Node ids hashed to node index + 1 (0 = empty), open addressing over
+     * id_slots (a power of two): finding a node is O(1), so loading a plan
+     * stays linear in its nodes. */
+    uint32_t *id_index;
+    uint32_t id_slots;
 } rankd_plan;
 
 /* Loads and validates a plan file. Every problem (unreadable file, bad JSON,
@@ -152,7 +157,7 @@ int rankd_plan_parse(const char *json, size_t len, const char *path, rankd_plan 
 
 void rankd_plan_free(rankd_plan *plan);
 
-/* Returns the index of the node with this id, or -1. */
+/* Returns the index of the node with this id, or -1. O(1). */
 int rankd_plan_find(const rankd_plan *plan, const char *id);
 
 /* A request in flight. Created once per concurrency slot and reused: it owns
