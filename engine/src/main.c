@@ -1,6 +1,7 @@
 /* rankd: runs a ranking plan once (request on stdin, response on stdout)
  * or benchmarks it. Exit codes: 0 ok, 1 runtime failure, 2 bad input,
  * 3 the bench ran but some requests failed. */
+#include "pmbase/version.h"
 #include "rankd/bench.h"
 #include "rankd/options.h"
 #include "rankd/rankd.h"
@@ -12,10 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#ifndef RANKD_GIT_SHA
-#define RANKD_GIT_SHA "unknown"
-#endif
 
 enum { EXIT_RUNTIME = 1, EXIT_INPUT = 2, EXIT_REQUEST_ERRORS = 3 };
 
@@ -52,9 +49,9 @@ static int print_bench(const rankd_options *o, const rankd_bench_config *cfg,
                        const rankd_bench_result *r)
 {
     if (!o->json) {
-        rankd_bench_print_text(stdout, cfg, r, RANKD_GIT_SHA);
+        rankd_bench_print_text(stdout, cfg, r, pmb_git_sha());
     } else {
-        cJSON *j = rankd_bench_json(cfg, r, RANKD_GIT_SHA);
+        cJSON *j = rankd_bench_json(cfg, r, pmb_git_sha());
         char *text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
         cJSON_Delete(j);
         if (text == NULL)
