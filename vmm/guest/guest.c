@@ -3,7 +3,8 @@
  * time-bounded phases in the proportions 5:3:5:5 of workload_duration
  * seconds (CPU burst, idle, I/O, mixed), on every vCPU, and reports the work
  * each phase did. `crash=ud2|unmapped|syscall` on the command line makes it
- * crash on purpose instead, for the monitor's tests. */
+ * crash on purpose instead, for the monitor's tests, and `exit_bench=N`
+ * times N port-I/O exits and prints the cost of one on the console. */
 #include "rondovmm/abi.h"
 
 #include <stddef.h>
@@ -215,6 +216,43 @@ static void crash(const char *how)
         __asm__ volatile("syscall" : : : "rcx", "r11", "memory");
 }
 
+/* N exits to a port the monitor handles without work (a metric id) in
+ * batches of 1000, each timed by the guest's own clock: the median, fastest
+ * and slowest batch give the cost of one exit and its spread. */
+#define BENCH_BATCH       1000u
+#define BENCH_MAX_BATCHES 1000u
+
+static void exit_bench(uint64_t n)
+{
+    static uint64_t per_exit[BENCH_MAX_BATCHES];
+    uint64_t batches = n / BENCH_BATCH;
+    if (batches == 0)
+        batches = 1;
+    if (batches > BENCH_MAX_BATCHES)
+        batches = BENCH_MAX_BATCHES;
+    for (uint64_t b = 0; b < batches; b++) {
+        uint64_t t0 = now_ns();
+        for (uint32_t i = 0; i < BENCH_BATCH; i++)
+            out32(RVMM_PORT_METRIC_ID, 0);
+        per_exit[b] = (now_ns() - t0) / BENCH_BATCH;
+    }
+    for (uint64_t i = 1; i < batches; i++)
+        for (uint64_t j = i; j > 0 && per_exit[j - 1] > per_exit[j]; j--) {
+            uint64_t t = per_exit[j];
+            per_exit[j] = per_exit[j - 1];
+            per_exit[j - 1] = t;
+        }
+    puts_console("exit_bench: ");
+    put_uint(batches * BENCH_BATCH);
+    puts_console(" exits, ns per exit: median ");
+    put_uint(per_exit[batches / 2]);
+    puts_console(", min ");
+    put_uint(per_exit[0]);
+    puts_console(", max ");
+    put_uint(per_exit[batches - 1]);
+    puts_console(" (batches of 1000)\n");
+}
+
 uint32_t guest_main(const struct rvmm_boot_page *boot, uint64_t vcpu, uint64_t vcpus);
 
 uint32_t guest_main(const struct rvmm_boot_page *boot, uint64_t vcpu, uint64_t vcpus)
@@ -226,6 +264,13 @@ uint32_t guest_main(const struct rvmm_boot_page *boot, uint64_t vcpu, uint64_t v
     const char *how = find(boot->cmdline, "crash=");
     if (how != NULL)
         crash(how);
+    const char *bench = find(boot->cmdline, "exit_bench=");
+    if (bench != NULL) {
+        if (vcpu == 0)
+            exit_bench(parse_uint(bench));
+        out32(RVMM_PORT_EXIT, 0);
+        return 0;
+    }
     uint64_t seconds = parse_uint(find(boot->cmdline, "workload_duration="));
     state st = {.vcpu = (uint32_t)vcpu, .x = 0x9E3779B97F4A7C15ull + vcpu};
     uint32_t region = boot->disk_sectors / (uint32_t)(vcpus ? vcpus : 1);

@@ -425,15 +425,16 @@ static double rvmm__seconds(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-static long rvmm__hwm_kb(void)
+/* One "Name: N kB" field of /proc/self/status. */
+static long rvmm__status_kb(const char *field)
 {
     char *text = NULL;
     size_t len;
     long kb = 0;
     if (pmb_file_read("/proc/self/status", 1 << 16, &text, &len, NULL) == PMB_OK) {
-        const char *line = strstr(text, "VmHWM:");
+        const char *line = strstr(text, field);
         if (line != NULL)
-            kb = strtol(line + 6, NULL, 10);
+            kb = strtol(line + strlen(field), NULL, 10);
     }
     free(text);
     return kb;
@@ -511,7 +512,11 @@ static char *rvmm__summary(rvmm_vm *vm, rvmm_recorder *rec, const rondo_rw_stats
     struct rusage self, kids;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
-    cJSON_AddNumberToObject(s, "peak_rss_kb", (double)rvmm__hwm_kb());
+    cJSON_AddNumberToObject(s, "peak_rss_kb", (double)rvmm__status_kb("VmHWM:"));
+    /* What the peak is made of, at exit: the monitor's own memory, and the
+     * pages of its shared libraries and files mapped (the store's). */
+    cJSON_AddNumberToObject(s, "rss_anon_kb", (double)rvmm__status_kb("RssAnon:"));
+    cJSON_AddNumberToObject(s, "rss_file_kb", (double)rvmm__status_kb("RssFile:"));
     if (vm->ops == &rvmm_ptrace_ops)
         cJSON_AddNumberToObject(s, "guest_peak_rss_kb", (double)kids.ru_maxrss);
     else
