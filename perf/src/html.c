@@ -113,8 +113,10 @@ static void pm__plots(FILE *f, const char *dir)
         }
     }
     closedir(d);
-    if (n == 0)
+    if (n == 0) {
         fputs("<p>No plots.</p>\n", f);
+        return;
+    }
     qsort(names, n, sizeof *names, pm__cmp_names);
     for (size_t i = 0; i < n; i++) {
         size_t plen = strlen(dir) + strlen(names[i]) + 2;
