@@ -4,7 +4,7 @@
 # same: two sweeps of one build; the comparison must cover every point and
 # may not call any of them a regression beyond the gate by more than noise
 # allows (exit 0 or 1, never a usage error). slower: the new sweep ran a plan
-# with twice the work; every point must be judged slower and gate (exit 1).
+# with four times the work; every point must be judged slower and gate (exit 1).
 foreach(dir IN ITEMS BASE NEW)
   file(READ "${${dir}}/.current_sweep" sweep)
   string(STRIP "${sweep}" sweep)
@@ -21,7 +21,7 @@ if(NOT CMAKE_MATCH_1 EQUAL POINTS)
 endif()
 if(EXPECT STREQUAL "slower")
   if(NOT rc EQUAL 1)
-    message(FATAL_ERROR "a plan with twice the work was not flagged (exit ${rc})")
+    message(FATAL_ERROR "a plan with four times the work was not flagged (exit ${rc})")
   endif()
   if(NOT out MATCHES "${POINTS} slower \\(${POINTS} beyond")
     message(FATAL_ERROR "not every point was judged a regression")
