@@ -254,10 +254,12 @@ static int pm__start(int argc, char **argv)
                                          {"probe", required_argument, NULL, 'p'},
                                          {"lifetime-sec", required_argument, NULL, 'l'},
                                          {"ready-timeout-sec", required_argument, NULL, 'r'},
+                                         {"port", required_argument, NULL, 'P'},
                                          {NULL, 0, NULL, 0}};
     const char *dir = NULL;
     pm__probe probe = {PM__PROBE_TCP, NULL};
     double life = 3600, ready = 30;
+    int fixed_port = 0;
     pmb_error err = {0};
     int c;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -270,6 +272,8 @@ static int pm__start(int argc, char **argv)
             return pm__usage("start", err.msg, NULL);
         else if (c == 'r' &&
                  pmb_parse_double("--ready-timeout-sec", optarg, 0.1, 600, &ready, &err) != PMB_OK)
+            return pm__usage("start", err.msg, NULL);
+        else if (c == 'P' && pmb_parse_int("--port", optarg, 1, 65535, &fixed_port, &err) != PMB_OK)
             return pm__usage("start", err.msg, NULL);
         else if (c == '?')
             return pm__usage("start", "unknown option", argv[optind - 1]);
@@ -287,9 +291,12 @@ static int pm__start(int argc, char **argv)
     }
     int n = argc - optind;
     char **sargv = pmb_calloc((size_t)n + 1, sizeof *sargv);
-    for (int attempt = 1; attempt <= PM__START_ATTEMPTS; attempt++) {
-        int port;
-        if (pmb_loopback_free_port(&port, &err) != PMB_OK)
+    /* A given port (a server restarted where its clients expect it) gets
+     * one attempt; a free one is chosen anew on each. */
+    int attempts = fixed_port ? 1 : PM__START_ATTEMPTS;
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        int port = fixed_port;
+        if (!fixed_port && pmb_loopback_free_port(&port, &err) != PMB_OK)
             return pm__fail("start", err.msg);
         char port_s[16];
         snprintf(port_s, sizeof port_s, "%d", port);
@@ -311,7 +318,7 @@ static int pm__start(int argc, char **argv)
             return pm__write_addr(dir, addr);
         }
         fprintf(stderr, "perfmatrix service start: %s on port %d: not ready (attempt %d of %d)\n",
-                argv[optind], port, attempt, PM__START_ATTEMPTS);
+                argv[optind], port, attempt, attempts);
     }
     free(sargv);
     fprintf(stderr, "perfmatrix service start: %s did not become ready (see %s/log)\n",

@@ -2,11 +2,12 @@
  * (redis-server, prometheus, node-exporter). See perf/README.md.
  *
  *   service start --dir DIR [--probe tcp|redis|http:PATH] [--lifetime-sec S]
- *                 [--ready-timeout-sec S] -- PROGRAM [ARG...]
+ *                 [--ready-timeout-sec S] [--port N] -- PROGRAM [ARG...]
  *   service stop  --dir DIR
  *   service run   --dir DIR [--timeout-sec S] -- COMMAND [ARG...]
  *
- * start runs PROGRAM on a free 127.0.0.1 port under a watchdog that bounds its
+ * start runs PROGRAM on a free 127.0.0.1 port (or --port N, to restart a
+ * server where its clients expect it) under a watchdog that bounds its
  * life, waits until the probe answers, and writes DIR/addr ("127.0.0.1:PORT").
  * In PROGRAM's arguments {port} and {dir} are replaced. When PROGRAM is not
  * installed, DIR/addr says "skip: <reason>" and start succeeds, so the tests
