@@ -2,6 +2,7 @@
  * /health and /api/v1/status. It reads the same counters the recorder does
  * and never touches the exit path. */
 #include "internal.h"
+#include "net.h"
 
 #include "pmbase/alloc.h"
 #include "pmbase/clock.h"
@@ -14,10 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct rvmm_api {
-    struct MHD_Daemon *daemon;
-};
 
 static void rvmm__family(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -134,7 +131,7 @@ static enum MHD_Result rvmm__handle(void *cls, struct MHD_Connection *conn, cons
     return rvmm__reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", pmb_strdup("not found\n"));
 }
 
-int rvmm_api_start(rvmm_vm *vm, int port, rvmm_api **out, int *bound_port, pmb_error *err)
+int rvmm_api_start(rvmm_vm *vm, int port, void **out, int *bound_port, pmb_error *err)
 {
     /* Bound explicitly to the loopback address, never to every interface. */
     struct sockaddr_in addr = {.sin_family = AF_INET,
@@ -148,14 +145,11 @@ int rvmm_api_start(rvmm_vm *vm, int port, rvmm_api **out, int *bound_port, pmb_e
         return pmb_error_set(err, RVMM_ERUNTIME, "--api-port %d: cannot listen on 127.0.0.1", port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : port;
-    rvmm_api *api = pmb_calloc(1, sizeof *api);
-    api->daemon = d;
-    *out = api;
+    *out = d;
     return PMB_OK;
 }
 
-void rvmm_api_stop(rvmm_api *api)
+void rvmm_api_stop(void *api)
 {
-    MHD_stop_daemon(api->daemon);
-    free(api);
+    MHD_stop_daemon(api);
 }

@@ -63,6 +63,7 @@ typedef struct rvmm_vm {
     /* The remote-write exporter's thread (rondo/remote_write.h), once
      * started; the recorder and the API read its counts. */
     _Atomic(struct rondo_rw_runner *) rw;
+    const struct rvmm_net_ops *net; /* loaded when the API or the exporter is asked for */
 } rvmm_vm;
 
 /* The exporter's counts (zero when there is no exporter). */
@@ -101,10 +102,23 @@ void rvmm_recorder_summary(const rvmm_recorder *r, struct cJSON *summary);
 double rvmm_recorder_capture(const rvmm_recorder *r);
 void rvmm_recorder_free(rvmm_recorder *r);
 
-/* The HTTP API on 127.0.0.1 (api.c). */
-typedef struct rvmm_api rvmm_api;
-int rvmm_api_start(rvmm_vm *vm, int port, rvmm_api **out, int *bound_port, pmb_error *err);
-void rvmm_api_stop(rvmm_api *api);
+/* The network module (api.c, net.c: libmicrohttpd and the remote-write
+ * exporter), loaded by the monitor only for --api-port or --remote-write. */
+#define RVMM_NET_MODULE "librondovmm_net.so"
+struct rondo_rw_runner;
+typedef struct rvmm_net_ops {
+    /* The HTTP API on 127.0.0.1; *bound_port gets the port it listens on. */
+    int (*api_start)(rvmm_vm *vm, int port, void **api, int *bound_port, pmb_error *err);
+    void (*api_stop)(void *api);
+    /* The exporter: its options checked before the guest boots, then its
+     * thread over the store, its counts, and its bounded final flush. */
+    int (*rw_check)(const rvmm_options *opts, pmb_error *err);
+    int (*rw_start)(const rvmm_options *opts, struct rondo_rw_runner **out, pmb_error *err);
+    void (*rw_stats)(struct rondo_rw_runner *rw, struct rondo_rw_stats *out);
+    int (*rw_stop)(struct rondo_rw_runner *rw, double timeout_sec, struct rondo_rw_stats *final,
+                   pmb_error *err);
+} rvmm_net_ops;
+
 /* The Prometheus text exposition of the VM's counters; the caller frees it. */
 char *rvmm_metrics_text(rvmm_vm *vm);
 

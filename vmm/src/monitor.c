@@ -9,6 +9,7 @@
 #include "rondo/remote_write.h"
 
 #include <cjson/cJSON.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -104,8 +105,31 @@ bool rvmm_vm_rw_stats(rvmm_vm *vm, rondo_rw_stats *out)
     rondo_rw_runner *rw = atomic_load(&vm->rw);
     if (rw == NULL)
         return false;
-    rondo_rw_runner_stats(rw, out);
+    vm->net->rw_stats(rw, out);
     return true;
+}
+
+/* The API and the exporter bring libmicrohttpd and libcurl, and with them
+ * some forty shared libraries: milliseconds of loading and megabytes of
+ * mappings that a VM without --api-port or --remote-write never needs. They
+ * live in a module beside the program, loaded only when asked for. */
+static int rvmm__net_load(const rvmm_net_ops **out, pmb_error *err)
+{
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    if (n <= 0)
+        return pmb_error_errno(err, RVMM_ERUNTIME, errno, "/proc/self/exe");
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    snprintf(slash ? slash + 1 : path, 32, "%s", RVMM_NET_MODULE);
+    void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (module == NULL)
+        return pmb_error_set(err, RVMM_ERUNTIME, "cannot load %s", dlerror());
+    const rvmm_net_ops *ops = dlsym(module, "rvmm_net_ops_v1");
+    if (ops == NULL)
+        return pmb_error_set(err, RVMM_ERUNTIME, "%s: no rvmm_net_ops_v1", path);
+    *out = ops;
+    return PMB_OK;
 }
 
 void rvmm_vm_totals(rvmm_vm *vm, rvmm_totals *t)
@@ -440,22 +464,6 @@ static long rvmm__status_kb(const char *field)
     return kb;
 }
 
-static void rvmm__rw_log(void *ctx, const char *line)
-{
-    (void)ctx;
-    fprintf(stderr, "rondo-vmm: remote write: %s\n", line);
-}
-
-static void rvmm__rw_options(const rvmm_options *o, rondo_rw_options *rw)
-{
-    rondo_rw_options_init(rw);
-    rw->url = o->remote_write;
-    rw->labels[rw->nlabels++] = (rondo_label){"vm", o->vm_name};
-    rw->bearer_token_file = o->remote_write_bearer_token_file;
-    rw->basic_auth_file = o->remote_write_basic_auth_file;
-    rw->log = rvmm__rw_log;
-}
-
 static void rvmm__summary_rw(const rondo_rw_stats *st, cJSON *s)
 {
     cJSON *rw = cJSON_AddObjectToObject(s, "remote_write");
@@ -564,7 +572,7 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
     vm->memfd = vm->disk_fd = -1;
     pthread_mutex_init(&vm->lock, NULL);
     rvmm_recorder *rec = NULL;
-    rvmm_api *api = NULL;
+    void *api = NULL;
     int started = 0;
     /* Signals that stop the VM are taken synchronously by the waiting
      * thread; every thread started from here inherits the mask. */
@@ -574,15 +582,12 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
     sigaddset(&stops, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stops, &old);
 
-    rondo_rw_options rw_opts;
     rondo_rw_stats rw_final = {0};
     int rc = PMB_OK;
-    if (opts->remote_write != NULL) {
-        rondo_error rerr = {0};
-        rvmm__rw_options(opts, &rw_opts);
-        if (rondo_rw_options_check(&rw_opts, &rerr) != RONDO_OK)
-            rc = pmb_error_set(err, RVMM_EINPUT, "--remote-write: %s", rerr.message);
-    }
+    if (opts->api_port >= 0 || opts->remote_write != NULL)
+        rc = rvmm__net_load(&vm->net, err);
+    if (rc == PMB_OK && opts->remote_write != NULL)
+        rc = vm->net->rw_check(opts, err);
     if (rc == PMB_OK)
         rc = rvmm__memory(vm, err);
     if (rc == PMB_OK)
@@ -624,15 +629,13 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
         rvmm_vm_fail(vm, RVMM_ERUNTIME, "%s", err->msg);
     if (rec != NULL && opts->remote_write != NULL) {
         rondo_rw_runner *rw = NULL;
-        rondo_error rerr = {0};
-        if (rondo_rw_runner_start(&rw, opts->metrics_store, &rw_opts, opts->remote_write_interval,
-                                  &rerr) != RONDO_OK)
-            rvmm_vm_fail(vm, RVMM_ERUNTIME, "--remote-write: %s", rerr.message);
+        if (vm->net->rw_start(opts, &rw, err) != PMB_OK)
+            rvmm_vm_fail(vm, RVMM_ERUNTIME, "%s", err->msg);
         atomic_store(&vm->rw, rw);
     }
     if (opts->api_port >= 0) {
         int port = 0;
-        if (rvmm_api_start(vm, opts->api_port, &api, &port, err) != PMB_OK)
+        if (vm->net->api_start(vm, opts->api_port, &api, &port, err) != PMB_OK)
             rvmm_vm_fail(vm, RVMM_ERUNTIME, "%s", err->msg);
         else
             fprintf(stderr, "api: 127.0.0.1:%d\n", port);
@@ -646,9 +649,9 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
     /* The final flush comes after the last second is recorded, bounded. */
     rondo_rw_runner *rw = atomic_exchange(&vm->rw, NULL);
     if (rw != NULL) {
-        rondo_error rerr = {0};
-        if (rondo_rw_runner_stop(rw, RVMM__RW_FLUSH_SEC, &rw_final, &rerr) != RONDO_OK)
-            fprintf(stderr, "rondo-vmm: remote write: final flush: %s\n", rerr.message);
+        pmb_error ferr = {0};
+        if (vm->net->rw_stop(rw, RVMM__RW_FLUSH_SEC, &rw_final, &ferr) != PMB_OK)
+            fprintf(stderr, "rondo-vmm: remote write: final flush: %s\n", ferr.msg);
     }
     vm->guest_touched_kb = rvmm__touched_kb(vm);
     for (int i = 0; i < vm->nvcpus; i++) {
@@ -660,7 +663,7 @@ int rvmm_run(const rvmm_options *opts, uint64_t start_ns, char **summary_json, p
                          v->exit_code, i);
     }
     if (api != NULL)
-        rvmm_api_stop(api);
+        vm->net->api_stop(api);
     atomic_store(&rvmm__current, NULL);
     rc = vm->status;
     if (rc != PMB_OK)
