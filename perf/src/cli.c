@@ -42,7 +42,8 @@ static int pm__usage(const char *cmd, const char *msg)
 /* getopt_long for every subcommand: "+:" stops at the first word that is
  * not an option (the measured command) and tells a missing value apart from
  * an unknown option. A value that is itself an option ("--plan --", or
- * "--plan --test x") is refused: getopt would take it as the value. Errors
+ * "--plan --test x") is refused: getopt would take it as the value, unless
+ * the option passes words through to another program (--setup-arg). Errors
  * are one line naming the option as the user wrote it. */
 static int pm__getopt(const char *cmd, int argc, char **argv, const struct option *opts)
 {
@@ -59,7 +60,11 @@ static int pm__getopt(const char *cmd, int argc, char **argv, const struct optio
         fprintf(stderr, "perfmatrix %s: option '%s' needs a value\n", cmd, word);
         return PM__OPT_ERROR;
     }
-    if (optarg && li >= 0 && strncmp(optarg, "--", 2) == 0) {
+    /* Options named *-arg pass a word through to another program, which
+     * may well be a flag of that program's own. */
+    size_t nlen = li >= 0 ? strlen(opts[li].name) : 0;
+    bool passthrough = nlen > 4 && strcmp(opts[li].name + nlen - 4, "-arg") == 0;
+    if (optarg && li >= 0 && !passthrough && strncmp(optarg, "--", 2) == 0) {
         fprintf(stderr, "perfmatrix %s: option '--%s' needs a value, got '%s'\n", cmd,
                 opts[li].name, optarg);
         return PM__OPT_ERROR;
