@@ -293,7 +293,9 @@ static void print_json_series(struct rondocli__out *o, const rondo_series *s, co
             size_t n = 0;
             if (k > 0)
                 num[n++] = ',';
-            if (isnan(p->values[k])) {
+            /* JSON has no NaN or infinity: an empty slot, or a value a damaged
+             * file might hold, is null. */
+            if (!isfinite(p->values[k])) {
                 memcpy(num + n, "null", 4);
                 n += 4;
             } else {
@@ -359,7 +361,12 @@ static int cmd_query(struct args *a, struct opt *opts, struct rondocli__out *o, 
     if (rc == RONDO_OK && format == RONDOCLI_JSON)
         rondocli__out_str(o, "{\"series\":[");
     for (size_t k = 0; rc == RONDO_OK && k < nm; k++) {
-        int64_t qs = range.all ? m[k].start : end - range.seconds;
+        /* A store with nothing written has no end: no arithmetic on it. */
+        int64_t qs;
+        if (range.all)
+            qs = m[k].start;
+        else if (__builtin_sub_overflow(end, range.seconds, &qs))
+            qs = INT64_MIN;
         int64_t qe = range.all ? m[k].end : end;
         if (m[k].empty)
             result.nparts = 0;

@@ -3,6 +3,11 @@
  * of 86,400 points has a budget of a few milliseconds. */
 #include "internal.h"
 
+#include "pmbase/alloc.h"
+#include "pmbase/number.h"
+
+#include <float.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -270,14 +275,13 @@ rondo_status rondocli_parse_archive(const char *text, rondo_cf default_cf, rondo
 
 rondo_status rondocli_parse_value(const char *text, double *out, rondo_error *err)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || !isfinite(v) || errno == ERANGE) {
+    /* Any finite double, subnormals included (strtod's ERANGE on underflow
+     * still gives the right value). */
+    pmb_error perr = {0};
+    if (pmb_parse_double("value", text, -DBL_MAX, DBL_MAX, out, &perr) != PMB_OK) {
         rondo_error_set(err, RONDO_ERR_INPUT, "bad value '%.100s': expected a finite number", text);
         return RONDO_ERR_INPUT;
     }
-    *out = v;
     return RONDO_OK;
 }
 
@@ -333,8 +337,20 @@ void rondocli__out_printf(struct rondocli__out *o, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        rondocli__out_write(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    if (n <= 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        rondocli__out_write(o, tmp, (size_t)n);
+        return;
+    }
+    /* A line longer than the stack buffer (a long store path) is formatted
+     * again at its full size: output is never cut. */
+    char *big = pmb_malloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    rondocli__out_write(o, big, (size_t)n);
+    free(big);
 }
 
 void rondocli__out_json_string(struct rondocli__out *o, const char *s)

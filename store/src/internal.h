@@ -59,7 +59,8 @@ _Static_assert(sizeof(struct rondo__header) == RONDO__HEADER_SIZE, "header is on
 struct rondo__acc {
     int64_t slot;     /* coarse slot being consolidated, or RONDO__NO_SLOT */
     int64_t end_fine; /* first finest slot after it */
-    double sum, min, max, last;
+    long double sum;  /* wider than a double: a sum of doubles may not fit one */
+    double min, max, last;
     uint64_t count;
     uint32_t pos; /* ring position of slot */
 };

@@ -98,7 +98,8 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
     fill_header(h, key, kind, archives, narchives);
     for (size_t i = 0; i < 65536 / sizeof(double); i++)
         nans[i] = NAN;
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A new file or nothing: never through a link, never over a file. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         rondo_error_set(err, RONDO_ERR_IO, "cannot create %s: %s", path, strerror(errno));
         free(h);
@@ -202,7 +203,9 @@ static double cf_value(const struct rondo__acc *a, rondo_cf cf)
 {
     switch (cf) {
     case RONDO_CF_AVG:
-        return a->sum / (double)a->count;
+        /* The sum is a long double: the mean of values near the limit of a
+         * double is itself a double, though their sum is not. */
+        return (double)(a->sum / (long double)a->count);
     case RONDO_CF_MIN:
         return a->min;
     case RONDO_CF_MAX:
@@ -210,7 +213,7 @@ static double cf_value(const struct rondo__acc *a, rondo_cf cf)
     case RONDO_CF_LAST:
         return a->last;
     case RONDO_CF_SUM:
-        return a->sum;
+        return (double)a->sum;
     }
     return NAN;
 }
@@ -346,12 +349,19 @@ static void refresh_future_limit(rondo_series *s)
     s->future_limit = limit < RONDO_TIME_MAX ? limit : RONDO_TIME_MAX;
 }
 
-static inline void store_value(rondo_series *s, double *slot, double v)
+/* False, with nothing stored, when a counter's slot would leave the range of
+ * a double: an overflow is refused, never stored as infinity. */
+static inline bool store_value(rondo_series *s, double *slot, double v)
 {
-    if (s->kind == RONDO_COUNTER && !isnan(*slot))
-        *slot += v;
-    else
+    if (s->kind == RONDO_COUNTER && !isnan(*slot)) {
+        double sum = *slot + v;
+        if (!isfinite(sum))
+            return false;
+        *slot = sum;
+    } else {
         *slot = v;
+    }
+    return true;
 }
 
 /* Everything but the two common cases of rondo_write. */
@@ -385,7 +395,10 @@ static rondo_write_outcome write_slow(rondo_series *s, int64_t t, double v)
         h->too_old++;
         return RONDO_WRITE_TOO_OLD;
     }
-    store_value(s, &s->ring0[rondo__mod(slot, s->rows0)], v);
+    if (!store_value(s, &s->ring0[rondo__mod(slot, s->rows0)], v)) {
+        h->invalid++;
+        return RONDO_WRITE_INVALID;
+    }
     if (t < h->first_time)
         h->first_time = t;
     if (slot == last)
@@ -406,8 +419,10 @@ rondo_write_outcome rondo_write(rondo_series *s, int64_t t, double v)
     /* Common case 1: into the newest slot. Validity of t follows from the
      * range check; a non-finite value falls through to the slow path. */
     if (t >= s->t_start && t < s->t_end && s->writable && isfinite(v)) {
-        store_value(s, &s->ring0[s->pos0], v);
-        return RONDO_WRITE_APPLIED;
+        if (store_value(s, &s->ring0[s->pos0], v))
+            return RONDO_WRITE_APPLIED;
+        s->hdr->invalid++;
+        return RONDO_WRITE_INVALID;
     }
     /* Common case 2: into the next slot, one step of the ring. */
     if (t >= s->t_end && t < s->t_end + s->r0 && t <= s->future_limit && s->writable &&
@@ -509,12 +524,20 @@ rondo_status rondo__series_open(rondo_series **out, const char *path, bool writa
                                 rondo_error *err)
 {
     *out = NULL;
-    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in a data file's place must not block the open;
+     * it is refused below, like a link (O_NOFOLLOW) or a directory. */
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         rondo_error_set(err, e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO, "cannot open %s: %s",
-                        path, strerror(e));
+                        path, e == ELOOP ? "it is a symbolic link" : strerror(e));
         return e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO;
+    }
+    struct stat kind;
+    if (fstat(fd, &kind) != 0 || !S_ISREG(kind.st_mode)) {
+        rondo_error_set(err, RONDO_ERR_CORRUPT, "%s: not a regular file", path);
+        close(fd);
+        return RONDO_ERR_CORRUPT;
     }
     /* One writer per series: a second one would interleave ring advances.
      * The lock belongs to the open file, which the mapping keeps alive after
@@ -713,7 +736,9 @@ rondo_status rondo_query(const rondo_series *s, int64_t start, int64_t end, rond
     end = end < newest_end ? end : newest_end;
     if (start >= end)
         return RONDO_OK;
-    /* Plan the parts newest first: archive i serves [lo, hi), where hi is
+    /* Plan the parts newest first (no part longer than its archive, so an
+     * answer's size follows from the geometry, never from state read from
+     * disk): archive i serves [lo, hi), where hi is
      * where the finer part began and lo is where archive i's window begins,
      * rounded up to the next coarser resolution so parts meet on a boundary. */
     struct {
@@ -736,6 +761,10 @@ rondo_status rondo_query(const rondo_series *s, int64_t start, int64_t end, rond
             int64_t boundary = align_up(w, s->archives[i + 1].resolution);
             lo = boundary > lo ? boundary : lo;
         }
+        int64_t span, min_lo;
+        if (!__builtin_mul_overflow((int64_t)s->archives[i].rows, r, &span) &&
+            !__builtin_sub_overflow(hi, span, &min_lo) && lo < min_lo)
+            lo = min_lo;
         if (lo >= hi)
             continue;
         plan[nplan].archive = i;

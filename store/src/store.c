@@ -3,6 +3,8 @@
  * never sees it move. */
 #include "internal.h"
 
+#include "pmbase/file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,44 +59,28 @@ static bool valid_file_name(const char *name)
     return strcmp(p, ".rondo") == 0 && strlen(name) < 64;
 }
 
+/* Reads schema.json: a regular file (a FIFO would block, a link could point
+ * anywhere), within SCHEMA_LIMIT. */
 static rondo_status read_file(const char *path, char **out, rondo_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    struct stat st;
+    if (lstat(path, &st) != 0) {
         int e = errno;
         rondo_error_set(err, e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO, "cannot open %s: %s",
                         path, strerror(e));
         return e == ENOENT ? RONDO_ERR_NOT_FOUND : RONDO_ERR_IO;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len < cap - 1 || cap > SCHEMA_LIMIT)
-            break;
-        char *grown = realloc(buf, cap * 2);
-        if (grown == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
+    if (!S_ISREG(st.st_mode)) {
+        rondo_error_set(err, RONDO_ERR_CORRUPT, "%s: not a regular file", path);
+        return RONDO_ERR_CORRUPT;
     }
-    bool failed = ferror(f);
-    fclose(f);
-    if (buf == NULL) {
-        rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory reading %s", path);
-        return RONDO_ERR_NOMEM;
+    pmb_error perr = {0};
+    size_t len;
+    int rc = pmb_file_read(path, SCHEMA_LIMIT, out, &len, &perr);
+    if (rc != PMB_OK) {
+        rondo_error_set(err, rc == PMB_EINPUT ? RONDO_ERR_CORRUPT : RONDO_ERR_IO, "%s", perr.msg);
+        return rc == PMB_EINPUT ? RONDO_ERR_CORRUPT : RONDO_ERR_IO;
     }
-    if (failed || cap > SCHEMA_LIMIT) {
-        free(buf);
-        rondo_error_set(err, failed ? RONDO_ERR_IO : RONDO_ERR_CORRUPT, "%s: %s", path,
-                        failed ? "read error" : "larger than 64 MiB");
-        return failed ? RONDO_ERR_IO : RONDO_ERR_CORRUPT;
-    }
-    buf[len] = '\0';
-    *out = buf;
     return RONDO_OK;
 }
 
@@ -237,19 +223,6 @@ static rondo_status load_schema(const char *dir, struct entry **out, size_t *cou
     return RONDO_OK;
 }
 
-static rondo_status sync_dir(const char *dir, rondo_error *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0) {
-        rondo_error_set(err, RONDO_ERR_IO, "cannot sync directory %s: %s", dir, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return RONDO_ERR_IO;
-    }
-    close(fd);
-    return RONDO_OK;
-}
-
 /* Writes schema.json with write-temp-fsync-rename, so a reader sees the old
  * or the new schema, never half of one. */
 static rondo_status save_schema(const char *dir, const struct entry *entries, size_t n,
@@ -277,32 +250,24 @@ static rondo_status save_schema(const char *dir, const struct entry *entries, si
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     char *path = path_join(dir, SCHEMA_NAME);
-    char *tmp = path_join(dir, SCHEMA_NAME ".tmp");
     rondo_status rc = RONDO_OK;
-    if (text == NULL || path == NULL || tmp == NULL) {
+    if (text == NULL || path == NULL) {
         rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory writing the schema of %s", dir);
         rc = RONDO_ERR_NOMEM;
     }
-    FILE *f = rc == RONDO_OK ? fopen(tmp, "wb") : NULL;
-    if (rc == RONDO_OK && f == NULL) {
-        rondo_error_set(err, RONDO_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-        rc = RONDO_ERR_IO;
-    }
-    if (f != NULL) {
-        bool ok =
-            fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
-        ok = (fclose(f) == 0) && ok;
-        if (!ok || rename(tmp, path) != 0) {
-            rondo_error_set(err, RONDO_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-            unlink(tmp);
+    /* A fresh temporary (never an existing name, never through a link),
+     * fsync, rename over schema.json, fsync of the directory. */
+    pmb_error perr = {0};
+    if (rc == RONDO_OK) {
+        size_t len = strlen(text);
+        text[len] = '\n';
+        if (pmb_file_write_atomic(path, text, len + 1, 0644, &perr) != PMB_OK) {
+            rondo_error_set(err, RONDO_ERR_IO, "%s", perr.msg);
             rc = RONDO_ERR_IO;
         }
     }
-    if (rc == RONDO_OK)
-        rc = sync_dir(dir, err);
     free(text);
     free(path);
-    free(tmp);
     return rc;
 }
 
@@ -310,7 +275,7 @@ static rondo_status save_schema(const char *dir, const struct entry *entries, si
 static int lock_store(const char *dir, rondo_error *err)
 {
     char *path = path_join(dir, LOCK_NAME);
-    int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
     if (fd < 0 || flock(fd, LOCK_EX) != 0) {
         rondo_error_set(err, RONDO_ERR_IO, "cannot lock %s: %s", path ? path : dir,
                         strerror(errno));
@@ -507,6 +472,40 @@ static rondo_status refresh(rondo_store *s, rondo_error *err)
     return RONDO_OK;
 }
 
+/* The first series-K.rondo (K from the series count up) that no entry
+ * lists and no directory entry has (a file renamed by hand, or left by a
+ * crash, is stepped over, never reused), and a temporary name of this
+ * process's own beside it. */
+static rondo_status free_file_name(const rondo_store *s, struct entry *e, char **path, char **tmp,
+                                   rondo_error *err)
+{
+    for (size_t k = s->n; k < s->n + 100000; k++) {
+        snprintf(e->file, sizeof e->file, "series-%zu.rondo", k);
+        bool listed = false;
+        for (size_t i = 0; i < s->n && !listed; i++)
+            listed = strcmp(s->entries[i].file, e->file) == 0;
+        if (listed)
+            continue;
+        *path = path_join(s->dir, e->file);
+        struct stat st;
+        if (*path != NULL && lstat(*path, &st) != 0 && errno == ENOENT) {
+            char tmp_name[96];
+            snprintf(tmp_name, sizeof tmp_name, "%s.tmp.%ld", e->file, (long)getpid());
+            *tmp = path_join(s->dir, tmp_name);
+            if (*tmp != NULL)
+                return RONDO_OK;
+        }
+        if (*path == NULL) {
+            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
+            return RONDO_ERR_NOMEM;
+        }
+        free(*path);
+        *path = NULL;
+    }
+    rondo_error_set(err, RONDO_ERR_IO, "%s: no free series file name", s->dir);
+    return RONDO_ERR_IO;
+}
+
 rondo_status rondo_store_add(rondo_store *s, const char *key, rondo_kind kind,
                              const rondo_archive_spec *archives, size_t narchives,
                              rondo_series **out, rondo_error *err)
@@ -548,24 +547,20 @@ rondo_status rondo_store_add(rondo_store *s, const char *key, rondo_kind kind,
         }
     }
     char *path = NULL, *tmp = NULL;
-    if (rc == RONDO_OK) {
-        snprintf(e.file, sizeof e.file, "series-%zu.rondo", s->n);
-        path = path_join(s->dir, e.file);
-        char tmp_name[80];
-        snprintf(tmp_name, sizeof tmp_name, "%s.tmp", e.file);
-        tmp = path_join(s->dir, tmp_name);
-        if (path == NULL || tmp == NULL) {
-            rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory");
-            rc = RONDO_ERR_NOMEM;
-        }
-    }
-    /* The data file is complete before the schema names it, so a crash in
-     * between leaves at worst an unlisted file that the next add replaces. */
     if (rc == RONDO_OK)
+        rc = free_file_name(s, &e, &path, &tmp, err);
+    /* The data file is complete before the schema names it; it is created
+     * under a name of this process's own and moved to a name nothing has, so
+     * no existing file, listed or not, is ever replaced. A crash in between
+     * leaves at worst an unlisted file, which the next add steps over. */
+    if (rc == RONDO_OK) {
+        unlink(tmp);
         rc = rondo__series_create_file(tmp, &e.id, kind, archives, narchives, err);
-    if (rc == RONDO_OK && rename(tmp, path) != 0) {
-        rondo_error_set(err, RONDO_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
-        rc = RONDO_ERR_IO;
+    }
+    if (rc == RONDO_OK && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+        rondo_error_set(err, errno == EEXIST ? RONDO_ERR_EXISTS : RONDO_ERR_IO,
+                        "cannot move %s to %s: %s", tmp, path, strerror(errno));
+        rc = errno == EEXIST ? RONDO_ERR_EXISTS : RONDO_ERR_IO;
     }
     if (rc == RONDO_OK) {
         s->entries[s->n] = e;
