@@ -5,6 +5,7 @@
 #include "perfmatrix/proc.h"
 #include "perfmatrix/record.h"
 #include "perfmatrix/report.h"
+#include "perfmatrix/scale.h"
 #include "perfmatrix/service.h"
 #include "perfmatrix/sweep.h"
 #include "perfmatrix/vm.h"
@@ -719,14 +720,15 @@ int pm_main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } cmds[] = {{"setup", pm__cmd_setup},     {"point", pm__cmd_point},
-                {"report", pm__cmd_report},   {"bench", pm__cmd_bench},
-                {"command", pm__cmd_command}, {"service", pm_cmd_service},
-                {"compare", pm_cmd_compare},  {"vm", pm_vm_main}};
+    } cmds[] = {
+        {"setup", pm__cmd_setup},    {"point", pm__cmd_point},     {"report", pm__cmd_report},
+        {"bench", pm__cmd_bench},    {"command", pm__cmd_command}, {"service", pm_cmd_service},
+        {"compare", pm_cmd_compare}, {"vm", pm_vm_main},           {"scale", pm_scale_main}};
     if (argc < 2) {
-        fprintf(stderr,
-                "usage: perfmatrix setup|point|report|bench|command|service|compare|vm [options] "
-                "[-- command...]\n");
+        fprintf(
+            stderr,
+            "usage: perfmatrix setup|point|report|bench|command|service|compare|vm|scale [options] "
+            "[-- command...]\n");
         return PM_EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {

@@ -1,6 +1,7 @@
 #include "perfmatrix/report.h"
 
 #include "perfmatrix/html.h"
+#include "perfmatrix/scale.h"
 #include "perfmatrix/sweep.h"
 #include "perfmatrix/vm.h"
 
@@ -711,6 +712,7 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
         i = j;
     }
     ok = ok && pm_vm_report_write(opt, err, errlen);
+    ok = ok && pm_scale_report_write(opt, err, errlen);
     if (ok)
         ok = pm__write_html(&sorted, series, ns, opt, ns > 0 ? plots : NULL, err, errlen);
     pm_series_free(series, ns);

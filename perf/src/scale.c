@@ -1,0 +1,681 @@
+#include "perfmatrix/scale.h"
+
+#include "perfmatrix/cli.h"
+#include "perfmatrix/record.h"
+#include "perfmatrix/sampler.h"
+#include "perfmatrix/sweep.h"
+#include "pmbase/alloc.h"
+#include "pmbase/child.h"
+#include "pmbase/clock.h"
+#include "pmbase/file.h"
+#include "pmbase/net.h"
+#include "pmbase/number.h"
+#include "rondo/rondo.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Starts go in batches of ten, 200 ms apart (the seed's stagger): a hundred
+ * monitors forking and creating their stores in the same instant would
+ * measure the burst, not the steady state. */
+#define PM__BATCH        10
+#define PM__BATCH_GAP_NS 200000000ull
+#define PM__MAX_COUNT    1000
+
+typedef struct {
+    pid_t pid;
+    bool done, killed;
+    int exit_code;
+    double started, ended;
+    long peak_kb;
+    long fds_max;
+} pm__unit;
+
+typedef struct {
+    const char *kind; /* vmm, vmm_nostore, prometheus */
+    int count;
+    double workload, grace;
+    const char *out_dir, *test, *exporter;
+    char **command; /* the VMM, or prometheus */
+    int ncommand;
+} pm__scale_cfg;
+
+typedef struct {
+    double wall;
+    long peak_total_kb, sum_total_kb, samples, max_fds;
+    long cpu_ticks_end;
+} pm__totals;
+
+static int pm__usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "perfmatrix scale: %s%s%s (see perf/README.md)\n", msg, arg ? " " : "",
+            arg ? arg : "");
+    return PM_EXIT_USAGE;
+}
+
+static uint64_t pm__du_bytes;
+static int pm__du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F)
+        pm__du_bytes += (uint64_t)st->st_blocks * 512;
+    return 0;
+}
+
+static uint64_t pm__du(const char *dir)
+{
+    pm__du_bytes = 0;
+    nftw(dir, pm__du_one, 16, FTW_PHYS);
+    return pm__du_bytes;
+}
+
+/* One sample of every unit still running; totals across units. */
+static void pm__sample(pm__unit *u, int n, pid_t extra, pm__totals *t)
+{
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+        if (u[i].done)
+            continue;
+        pm_proc_sample s = {0};
+        if (!pm_proc_read_tree(u[i].pid, &s))
+            continue;
+        total += s.rss_kb;
+        u[i].peak_kb = s.rss_kb > u[i].peak_kb ? s.rss_kb : u[i].peak_kb;
+        u[i].fds_max = s.fds > u[i].fds_max ? s.fds : u[i].fds_max;
+    }
+    if (extra > 0) {
+        pm_proc_sample s = {0};
+        if (pm_proc_read(extra, &s))
+            total += s.rss_kb;
+    }
+    t->peak_total_kb = total > t->peak_total_kb ? total : t->peak_total_kb;
+    t->sum_total_kb += total;
+    t->samples++;
+}
+
+/* Waits until every unit is done or the deadline passes, sampling once a
+ * second on an absolute clock; units still running then are stopped. */
+static void pm__run_units(pm__unit *u, int n, pid_t extra, double deadline, pm__totals *t)
+{
+    double start = pmb_now_sec(), next = start + 1;
+    for (;;) {
+        int running = 0;
+        for (int i = 0; i < n; i++) {
+            pmb_child_status st;
+            if (!u[i].done && pmb_child_poll(u[i].pid, &st)) {
+                u[i].done = true;
+                u[i].exit_code = st.exit_code;
+                u[i].ended = pmb_now_sec();
+            }
+            running += !u[i].done;
+        }
+        double now = pmb_now_sec();
+        if ((running == 0 && extra <= 0) || now >= deadline)
+            break;
+        if (now >= next) {
+            pm__sample(u, n, extra, t);
+            next += 1;
+        }
+        usleep(20000);
+    }
+    for (int i = 0; i < n; i++) {
+        if (u[i].done)
+            continue;
+        pmb_child_status st;
+        pmb_child_stop(u[i].pid, 2, &st);
+        u[i].done = u[i].killed = true;
+        u[i].exit_code = st.exit_code;
+        u[i].ended = pmb_now_sec();
+    }
+    t->wall = pmb_now_sec() - start;
+}
+
+/* Points of vmm_uptime_seconds and the longest run of empty seconds. */
+static void pm__capture(const char *dir, double life, double *capture, long *worst_gap)
+{
+    *capture = 0;
+    *worst_gap = (long)ceil(life);
+    rondo_store *store = NULL;
+    rondo_error err;
+    rondo_series *s = NULL;
+    if (rondo_store_open(&store, dir, RONDO_OPEN_READ, &err) != RONDO_OK)
+        return;
+    int64_t from, to;
+    if (rondo_store_find(store, "vmm_uptime_seconds", &s, &err) == RONDO_OK &&
+        rondo_series_extent(s, &from, &to)) {
+        rondo_result res = {0};
+        if (rondo_query(s, from, to, &res, &err) == RONDO_OK) {
+            long points = 0, gap = 0, worst = 0;
+            for (size_t p = 0; p < res.nparts; p++)
+                for (size_t k = 0; k < res.parts[p].count; k++) {
+                    if (isnan(res.parts[p].values[k])) {
+                        gap++;
+                        worst = gap > worst ? gap : worst;
+                    } else {
+                        points++;
+                        gap = 0;
+                    }
+                }
+            *capture = points / ceil(life > 0 ? life : 1);
+            *worst_gap = worst;
+        }
+        rondo_result_free(&res);
+    }
+    rondo_store_close(store);
+}
+
+/* The CPU time of the children reaped so far, in seconds. */
+static double pm__children_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static int pm__write_result(const pm__scale_cfg *c, cJSON *obj)
+{
+    char sweep[256], err[PM_ERR_LEN], path[PM_PATH_LEN + 300];
+    if (!pm_sweep_current(c->out_dir, true, sweep, sizeof sweep, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix scale: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    snprintf(path, sizeof path, "%s/%s/%s.json", c->out_dir, sweep, c->test);
+    char *text = cJSON_Print(obj);
+    bool ok = text && pm_write_file_atomic(path, text, err, sizeof err);
+    free(text);
+    if (!ok) {
+        fprintf(stderr, "perfmatrix scale: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    printf("perfmatrix scale: %s\n", path);
+    return PM_EXIT_OK;
+}
+
+static void pm__tag(const char *name, double v)
+{
+    if (isfinite(v))
+        printf("<CTestMeasurement type=\"numeric/double\" name=\"%s\">%.6g</CTestMeasurement>\n",
+               name, v);
+}
+
+static cJSON *pm__common(const pm__scale_cfg *c, const pm__totals *t, double cpu_s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "scale");
+    cJSON_AddStringToObject(o, "test", c->test);
+    cJSON_AddStringToObject(o, "stack", c->kind);
+    cJSON_AddNumberToObject(o, "count", c->count);
+    cJSON_AddNumberToObject(o, "wall_s", t->wall);
+    cJSON_AddNumberToObject(o, "peak_rss_kb_per_vm", (double)t->peak_total_kb / c->count);
+    cJSON_AddNumberToObject(o, "mean_rss_kb_per_vm",
+                            t->samples ? (double)t->sum_total_kb / (double)t->samples / c->count
+                                       : NAN);
+    cJSON_AddNumberToObject(o, "cpu_s_per_vm_s", cpu_s / (c->count * t->wall));
+    return o;
+}
+
+static int pm__run_vmm(const pm__scale_cfg *c)
+{
+    char sweep[256], err[PM_ERR_LEN], base[PM_PATH_LEN + 300];
+    if (!pm_sweep_current(c->out_dir, true, sweep, sizeof sweep, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix scale: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    snprintf(base, sizeof base, "%s/%s/%s.d", c->out_dir, sweep, c->test);
+    pmb_error perr = {0};
+    if (pmb_mkdirs(base, &perr) != PMB_OK) {
+        fprintf(stderr, "perfmatrix scale: %s\n", perr.msg);
+        return PM_EXIT_FAILED;
+    }
+    bool store = strcmp(c->kind, "vmm") == 0;
+    pm__unit *u = pmb_calloc((size_t)c->count, sizeof *u);
+    char dur[32];
+    snprintf(dur, sizeof dur, "%g", c->workload);
+    uint64_t t0 = pmb_now_ns();
+    double cpu0 = pm__children_cpu();
+    for (int i = 0; i < c->count; i++) {
+        if (i > 0 && i % PM__BATCH == 0) {
+            uint64_t at = t0 + (uint64_t)(i / PM__BATCH) * PM__BATCH_GAP_NS;
+            while (pmb_now_ns() < at)
+                usleep(1000);
+        }
+        char dir[PM_PATH_LEN + 400], out[PM_PATH_LEN + 400];
+        snprintf(dir, sizeof dir, "%s/vm%d", base, i);
+        snprintf(out, sizeof out, "%s/vm%d.json", base, i);
+        char **argv = pmb_calloc((size_t)c->ncommand + 10, sizeof *argv);
+        int n = 0;
+        for (int k = 0; k < c->ncommand; k++)
+            argv[n++] = c->command[k];
+        argv[n++] = "--workload-duration";
+        argv[n++] = dur;
+        argv[n++] = "--json";
+        if (store) {
+            argv[n++] = "--metrics-store";
+            argv[n++] = dir;
+        }
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        pmb_spawn_options opt = PMB_SPAWN_DEFAULTS;
+        opt.stdout_fd = fd;
+        opt.stderr_fd = null;
+        if (pmb_child_spawn(argv, &opt, &u[i].pid, &perr) != PMB_OK) {
+            fprintf(stderr, "perfmatrix scale: %s\n", perr.msg);
+            u[i].done = true;
+            u[i].exit_code = 127;
+        }
+        u[i].started = pmb_now_sec();
+        close(fd);
+        close(null);
+        free(argv);
+    }
+    pm__totals t = {0};
+    pm__run_units(u, c->count, 0, pmb_now_sec() + c->workload + c->grace, &t);
+    double cpu = pm__children_cpu() - cpu0;
+    int completed = 0, killed = 0, unavailable = 0;
+    double capture_sum = 0, capture_min = INFINITY, points = 0;
+    long worst_gap = 0, fds = 0;
+    for (int i = 0; i < c->count; i++) {
+        /* The points each VM says it wrote, every series together. */
+        char out[PM_PATH_LEN + 400], *text = NULL;
+        size_t tlen;
+        snprintf(out, sizeof out, "%s/vm%d.json", base, i);
+        if (pmb_file_read(out, 1 << 20, &text, &tlen, NULL) == PMB_OK) {
+            cJSON *sum = cJSON_Parse(text);
+            const cJSON *p;
+            cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(sum, "points")) points +=
+                cJSON_IsNumber(p) ? p->valuedouble : 0;
+            cJSON_Delete(sum);
+            free(text);
+        }
+        completed += !u[i].killed && u[i].exit_code == 0;
+        killed += u[i].killed;
+        unavailable += u[i].exit_code == 4;
+        fds = u[i].fds_max > fds ? u[i].fds_max : fds;
+        if (!store)
+            continue;
+        char dir[PM_PATH_LEN + 400];
+        snprintf(dir, sizeof dir, "%s/vm%d", base, i);
+        double capture;
+        long gap;
+        pm__capture(dir, u[i].ended - u[i].started, &capture, &gap);
+        capture_sum += capture;
+        capture_min = capture < capture_min ? capture : capture_min;
+        worst_gap = gap > worst_gap ? gap : worst_gap;
+    }
+    if (unavailable == c->count) {
+        printf("skipped: rondo-vmm reports no usable backend on this host\n");
+        free(u);
+        return PM_EXIT_SKIPPED;
+    }
+    cJSON *o = pm__common(c, &t, cpu);
+    cJSON_AddNumberToObject(o, "completed", completed);
+    cJSON_AddNumberToObject(o, "killed", killed);
+    cJSON_AddNumberToObject(o, "fds_per_vm", (double)fds);
+    if (store) {
+        cJSON_AddNumberToObject(o, "samples_per_s", points / t.wall);
+        cJSON_AddNumberToObject(o, "capture_mean", capture_sum / c->count);
+        cJSON_AddNumberToObject(o, "capture_min", capture_min);
+        cJSON_AddNumberToObject(o, "worst_gap_s", (double)worst_gap);
+        cJSON_AddNumberToObject(o, "bytes_on_disk", (double)pm__du(base));
+    }
+    const char *status = completed == c->count ? "ok" : "failed";
+    cJSON_AddStringToObject(o, "status", status);
+    pm__tag("completed", completed);
+    pm__tag("peak_rss_kb_per_vm", (double)t.peak_total_kb / c->count);
+    pm__tag("cpu_s_per_vm_s", cpu / (c->count * t.wall));
+    if (store)
+        pm__tag("capture_mean", capture_sum / c->count);
+    printf("perfmatrix scale: %d of %d %s VMs completed (%d killed), peak RSS %.0f kB per VM, "
+           "%.4f CPU s per VM-second\n",
+           completed, c->count, c->kind, killed, (double)t.peak_total_kb / c->count,
+           cpu / (c->count * t.wall));
+    int rc = pm__write_result(c, o);
+    cJSON_Delete(o);
+    free(u);
+    return rc != PM_EXIT_OK ? rc : completed == c->count ? PM_EXIT_OK : PM_EXIT_FAILED;
+}
+
+/* GET path from 127.0.0.1:port; the body (at most len - 1 bytes) in buf. */
+static bool pm__http_get(int port, const char *path, char *buf, size_t len)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return false;
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    size_t used = 0;
+    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0 && write(s, req, (size_t)n) == n) {
+        ssize_t r;
+        while (used < len - 1 && (r = read(s, buf + used, len - 1 - used)) > 0)
+            used += (size_t)r;
+    }
+    close(s);
+    buf[used] = '\0';
+    return used > 0;
+}
+
+/* The sum of a metric's samples in the text format, whatever their labels
+ * (Prometheus 2.42 splits samples_appended by type). */
+static double pm__metric(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    double sum = NAN;
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, name, n) != 0 || (line[n] != ' ' && line[n] != '{'))
+            continue;
+        const char *v = line[n] == '{' ? strchr(line, '}') : line + n;
+        if (v == NULL)
+            continue;
+        double x = strtod(v + (line[n] == '{'), NULL);
+        sum = isnan(sum) ? x : sum + x;
+    }
+    return sum;
+}
+
+static int pm__run_prometheus(const pm__scale_cfg *c)
+{
+    char sweep[256], err[PM_ERR_LEN], base[PM_PATH_LEN + 300];
+    char exporter[PM_PATH_LEN], prometheus[PM_PATH_LEN];
+    if (!pmb_program_find(c->exporter, exporter, sizeof exporter) ||
+        !pmb_program_find(c->command[0], prometheus, sizeof prometheus)) {
+        printf("skipped: %s or %s is not installed\n", c->exporter, c->command[0]);
+        return PM_EXIT_SKIPPED;
+    }
+    if (!pm_sweep_current(c->out_dir, true, sweep, sizeof sweep, err, sizeof err)) {
+        fprintf(stderr, "perfmatrix scale: %s\n", err);
+        return PM_EXIT_FAILED;
+    }
+    snprintf(base, sizeof base, "%s/%s/%s.d", c->out_dir, sweep, c->test);
+    pmb_error perr = {0};
+    if (pmb_mkdirs(base, &perr) != PMB_OK) {
+        fprintf(stderr, "perfmatrix scale: %s\n", perr.msg);
+        return PM_EXIT_FAILED;
+    }
+    pm__unit *u = pmb_calloc((size_t)c->count, sizeof *u);
+    char config[PM_PATH_LEN + 400];
+    snprintf(config, sizeof config, "%s/prometheus.yml", base);
+    FILE *cf = fopen(config, "w");
+    if (!cf) {
+        free(u);
+        return PM_EXIT_FAILED;
+    }
+    fprintf(cf, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
+                "  - job_name: node\n    static_configs:\n      - targets:\n");
+    double cpu0 = pm__children_cpu();
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    pmb_spawn_options opt = PMB_SPAWN_DEFAULTS;
+    opt.stdout_fd = null;
+    opt.stderr_fd = null;
+    for (int i = 0; i < c->count; i++) {
+        int port = 0;
+        pmb_loopback_free_port(&port, &perr);
+        char listen[64];
+        snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", port);
+        char *argv[] = {exporter, listen, NULL};
+        if (pmb_child_spawn(argv, &opt, &u[i].pid, &perr) != PMB_OK) {
+            u[i].done = true;
+            u[i].exit_code = 127;
+        }
+        u[i].started = pmb_now_sec();
+        fprintf(cf, "          - 127.0.0.1:%d\n", port);
+    }
+    fclose(cf);
+    int pport = 0;
+    pmb_loopback_free_port(&pport, &perr);
+    char listen[64], cfgarg[PM_PATH_LEN + 420], tsdb[PM_PATH_LEN + 420];
+    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", pport);
+    snprintf(cfgarg, sizeof cfgarg, "--config.file=%s", config);
+    snprintf(tsdb, sizeof tsdb, "--storage.tsdb.path=%s/tsdb", base);
+    char *pargv[] = {prometheus, cfgarg, tsdb, listen, "--log.level=warn", NULL};
+    pid_t prom = 0;
+    if (pmb_child_spawn(pargv, &opt, &prom, &perr) != PMB_OK) {
+        fprintf(stderr, "perfmatrix scale: %s\n", perr.msg);
+        prom = 0;
+    }
+    close(null);
+    pm__totals t = {0};
+    /* The exporters never end by themselves: the workload's time is the
+     * measurement, as long as the VMs' point runs. */
+    pm__run_units(u, c->count, prom, pmb_now_sec() + c->workload, &t);
+    static char metrics[1 << 20];
+    double appended = NAN, series = NAN;
+    if (prom > 0 && pm__http_get(pport, "/metrics", metrics, sizeof metrics)) {
+        appended = pm__metric(metrics, "prometheus_tsdb_head_samples_appended_total");
+        series = pm__metric(metrics, "prometheus_tsdb_head_series");
+    }
+    if (prom > 0) {
+        pmb_child_status st;
+        pmb_child_stop(prom, 5, &st);
+    }
+    double cpu = pm__children_cpu() - cpu0;
+    cJSON *o = pm__common(c, &t, cpu);
+    cJSON_AddNumberToObject(o, "completed", c->count);
+    cJSON_AddNumberToObject(o, "samples_per_s", appended / t.wall);
+    cJSON_AddNumberToObject(o, "series", series);
+    cJSON_AddNumberToObject(o, "bytes_on_disk", (double)pm__du(base));
+    cJSON_AddStringToObject(o, "status", isfinite(appended) ? "ok" : "failed");
+    pm__tag("peak_rss_kb_per_vm", (double)t.peak_total_kb / c->count);
+    pm__tag("cpu_s_per_vm_s", cpu / (c->count * t.wall));
+    pm__tag("samples_per_s", appended / t.wall);
+    printf("perfmatrix scale: %d node-exporters + prometheus: peak RSS %.0f kB per VM, %.4f CPU "
+           "s per VM-second, %.0f samples/s ingested, %.0f series\n",
+           c->count, (double)t.peak_total_kb / c->count, cpu / (c->count * t.wall),
+           appended / t.wall, series);
+    int rc = pm__write_result(c, o);
+    bool ok = isfinite(appended);
+    cJSON_Delete(o);
+    free(u);
+    return rc != PM_EXIT_OK ? rc : ok ? PM_EXIT_OK : PM_EXIT_FAILED;
+}
+
+int pm_scale_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"kind", required_argument, NULL, 'k'},         {"count", required_argument, NULL, 'n'},
+        {"workload-sec", required_argument, NULL, 'w'}, {"grace-sec", required_argument, NULL, 'g'},
+        {"output-dir", required_argument, NULL, 'o'},   {"test", required_argument, NULL, 't'},
+        {"exporter", required_argument, NULL, 'e'},     {NULL, 0, NULL, 0}};
+    pm__scale_cfg c = {.kind = "vmm",
+                       .count = 10,
+                       .workload = 15,
+                       .grace = 30,
+                       .test = "scale",
+                       .exporter = "prometheus-node-exporter"};
+    pmb_error err = {0};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        int rc = PMB_OK;
+        switch (ch) {
+        case 'k':
+            if (strcmp(optarg, "vmm") && strcmp(optarg, "vmm_nostore") &&
+                strcmp(optarg, "prometheus"))
+                return pm__usage("--kind must be vmm, vmm_nostore or prometheus, not", optarg);
+            c.kind = optarg;
+            break;
+        case 'n':
+            rc = pmb_parse_int("--count", optarg, 1, PM__MAX_COUNT, &c.count, &err);
+            break;
+        case 'w':
+            rc = pmb_parse_double("--workload-sec", optarg, 0, 3600, &c.workload, &err);
+            break;
+        case 'g':
+            rc = pmb_parse_double("--grace-sec", optarg, 0, 3600, &c.grace, &err);
+            break;
+        case 'o':
+            c.out_dir = optarg;
+            break;
+        case 't':
+            c.test = optarg;
+            break;
+        case 'e':
+            c.exporter = optarg;
+            break;
+        default:
+            return pm__usage("unknown option", argv[optind - 1]);
+        }
+        if (rc != PMB_OK)
+            return pm__usage(err.msg, NULL);
+    }
+    if (c.out_dir == NULL || optind >= argc)
+        return pm__usage("--output-dir and a program after -- are required", NULL);
+    c.command = argv + optind;
+    c.ncommand = argc - optind;
+    return strcmp(c.kind, "prometheus") == 0 ? pm__run_prometheus(&c) : pm__run_vmm(&c);
+}
+
+/* ---- The report: sweep_<ts>_scale.csv and the summary's scale table ---- */
+
+static const char *const pm__scale_cols[] = {"test",
+                                             "stack",
+                                             "count",
+                                             "wall_s",
+                                             "completed",
+                                             "killed",
+                                             "peak_rss_kb_per_vm",
+                                             "mean_rss_kb_per_vm",
+                                             "cpu_s_per_vm_s",
+                                             "fds_per_vm",
+                                             "capture_mean",
+                                             "capture_min",
+                                             "worst_gap_s",
+                                             "samples_per_s",
+                                             "series",
+                                             "bytes_on_disk",
+                                             "status"};
+#define PM__NCOLS (sizeof pm__scale_cols / sizeof pm__scale_cols[0])
+
+static int pm__cmp_scale(const void *a, const void *b)
+{
+    const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+    double cx = cJSON_GetObjectItem(x, "count")->valuedouble;
+    double cy = cJSON_GetObjectItem(y, "count")->valuedouble;
+    if (cx != cy)
+        return cx < cy ? -1 : 1;
+    return strcmp(cJSON_GetObjectItem(x, "stack")->valuestring,
+                  cJSON_GetObjectItem(y, "stack")->valuestring);
+}
+
+static double pm__num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errlen)
+{
+    char dir[PM_PATH_LEN + 300];
+    snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, opt->base);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return true;
+    cJSON **rows = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[PM_PATH_LEN + 600], *text = NULL;
+        size_t tlen;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (pmb_file_read(path, 1 << 20, &text, &tlen, NULL) != PMB_OK)
+            continue;
+        cJSON *o = cJSON_Parse(text);
+        free(text);
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+        if (cJSON_IsString(kind) && strcmp(kind->valuestring, "scale") == 0 &&
+            cJSON_IsNumber(cJSON_GetObjectItem(o, "count")) &&
+            cJSON_IsString(cJSON_GetObjectItem(o, "stack"))) {
+            rows = pmb_reallocarray(rows, n + 1, sizeof *rows);
+            rows[n++] = o;
+        } else {
+            cJSON_Delete(o);
+        }
+    }
+    closedir(d);
+    if (n == 0) {
+        free(rows);
+        return true;
+    }
+    qsort(rows, n, sizeof *rows, pm__cmp_scale);
+    char path[PM_PATH_LEN + 300];
+    snprintf(path, sizeof path, "%s/%s_scale.csv", opt->out_dir, opt->base);
+    FILE *f = fopen(path, "w");
+    bool ok = f != NULL;
+    for (size_t c = 0; ok && c < PM__NCOLS; c++)
+        fprintf(f, "%s%s", c ? "," : "", pm__scale_cols[c]);
+    if (ok)
+        fputc('\n', f);
+    for (size_t i = 0; ok && i < n; i++) {
+        for (size_t c = 0; c < PM__NCOLS; c++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(rows[i], pm__scale_cols[c]);
+            if (c)
+                fputc(',', f);
+            if (cJSON_IsString(v))
+                fputs(v->valuestring, f);
+            else if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
+                fprintf(f, "%.6g", v->valuedouble);
+        }
+        fputc('\n', f);
+    }
+    if (ok)
+        ok = fclose(f) == 0;
+    snprintf(path, sizeof path, "%s/%s_summary.txt", opt->out_dir, opt->base);
+    f = ok ? fopen(path, "a") : NULL;
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        ok = false;
+    }
+    if (ok) {
+        fprintf(f, "\n== VM scale: N monitored VMs, measured the same way ==\n"
+                   "stack        |    N | completed | RSS/VM peak | RSS/VM mean | CPU s per VM-s "
+                   "| samples/s | capture | disk      | seed estimate RSS/VM (ratio)\n");
+        for (size_t i = 0; i < n; i++) {
+            const cJSON *r = rows[i];
+            double count = pm__num(r, "count"), peak = pm__num(r, "peak_rss_kb_per_vm");
+            const char *stack = cJSON_GetObjectItem(r, "stack")->valuestring;
+            bool prom = strcmp(stack, "prometheus") == 0;
+            /* The seed estimated 25 MB per node-exporter, and 100 MB + 3 MB
+             * per target for Prometheus, shared by the N VMs. */
+            double seed_kb = prom ? (25.0 + (100.0 + 3.0 * count) / count) * 1024 : NAN;
+            char seed[64] = "-";
+            if (prom)
+                snprintf(seed, sizeof seed, "%.0f kB (%.2f)", seed_kb, peak / seed_kb);
+            fprintf(f,
+                    "%-12s | %4.0f | %9.0f | %8.0f kB | %8.0f kB | %14.5f | %9.0f | %7.3f | "
+                    "%6.1f MB | %s\n",
+                    stack, count, pm__num(r, "completed"), peak, pm__num(r, "mean_rss_kb_per_vm"),
+                    pm__num(r, "cpu_s_per_vm_s"), pm__num(r, "samples_per_s"),
+                    pm__num(r, "capture_mean"), pm__num(r, "bytes_on_disk") / 1e6, seed);
+        }
+        ok = fclose(f) == 0;
+        printf("perfmatrix report: %s_scale.csv and the scale table (%zu points)\n", opt->base, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        cJSON_Delete(rows[i]);
+    free(rows);
+    return ok;
+}
