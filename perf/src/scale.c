@@ -296,11 +296,19 @@ static int pm__run_vmm(const pm__scale_cfg *c)
         char out[PM_PATH_LEN + 400], *text = NULL;
         size_t tlen;
         snprintf(out, sizeof out, "%s/vm%d.json", base, i);
+        /* The VM's own count of the seconds it lived: measured from outside,
+         * its life would include process start and exit. */
+        double expected = NAN;
         if (pmb_file_read(out, 1 << 20, &text, &tlen, NULL) == PMB_OK) {
             cJSON *sum = cJSON_Parse(text);
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(sum, "expected_points");
+            if (cJSON_IsNumber(e))
+                expected = e->valuedouble;
             const cJSON *p;
-            cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(sum, "points")) points +=
-                cJSON_IsNumber(p) ? p->valuedouble : 0;
+            cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(sum, "points"))
+            {
+                points += cJSON_IsNumber(p) ? p->valuedouble : 0;
+            }
             cJSON_Delete(sum);
             free(text);
         }
@@ -314,7 +322,7 @@ static int pm__run_vmm(const pm__scale_cfg *c)
         snprintf(dir, sizeof dir, "%s/vm%d", base, i);
         double capture;
         long gap;
-        pm__capture(dir, u[i].ended - u[i].started, &capture, &gap);
+        pm__capture(dir, isnan(expected) ? u[i].ended - u[i].started : expected, &capture, &gap);
         capture_sum += capture;
         capture_min = capture < capture_min ? capture : capture_min;
         worst_gap = gap > worst_gap ? gap : worst_gap;
