@@ -15,29 +15,6 @@ void rondo_error_set(rondo_error *err, rondo_status status, const char *fmt, ...
     va_end(ap);
 }
 
-const char *rondo_status_name(rondo_status status)
-{
-    switch (status) {
-    case RONDO_OK:
-        return "ok";
-    case RONDO_ERR_IO:
-        return "io";
-    case RONDO_ERR_INPUT:
-        return "input";
-    case RONDO_ERR_NOT_FOUND:
-        return "not found";
-    case RONDO_ERR_CORRUPT:
-        return "corrupt";
-    case RONDO_ERR_EXISTS:
-        return "exists";
-    case RONDO_ERR_NOMEM:
-        return "out of memory";
-    case RONDO_ERR_BUSY:
-        return "busy";
-    }
-    return "unknown";
-}
-
 const char *rondo_kind_name(rondo_kind kind)
 {
     return kind == RONDO_COUNTER ? "counter" : "gauge";

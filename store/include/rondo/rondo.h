@@ -53,9 +53,6 @@ typedef struct rondo_error {
 void rondo_error_set(rondo_error *err, rondo_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A short lowercase name for a status, e.g. "corrupt". */
-const char *rondo_status_name(rondo_status status);
-
 typedef enum rondo_kind {
     RONDO_GAUGE = 0,   /* a slot keeps the last value written into it */
     RONDO_COUNTER = 1, /* a write is an increment; a slot holds the sum of its increments */
