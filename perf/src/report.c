@@ -470,62 +470,39 @@ size_t pm_missing_write(FILE *f, const pm_rows *rows, const char *manifest)
     return missing;
 }
 
+/* Benchmarks, command timings and VM results share the directory; only
+ * points make up the matrix. A torn or foreign file is reported, not fatal:
+ * the rest of the sweep still deserves its report. */
+static bool pm__load_point(const char *name, const char *path, const cJSON *obj, void *ctx,
+                           char *err, size_t errlen)
+{
+    pm_rows *rows = ctx;
+    char note[PM_PATH_LEN + PM_ERR_LEN], why[PM_ERR_LEN];
+    note[0] = '\0';
+    if (!obj) {
+        snprintf(note, sizeof note, "%s: unreadable result file: not JSON", name);
+    } else if (strcmp(pm_result_kind(obj), "point") == 0) {
+        pm_row row;
+        if (!pm_row_from_json(obj, &row, why, sizeof why))
+            snprintf(note, sizeof note, "%s: unreadable result file: %s", name, why);
+        else if (!pm_rows_push(rows, &row)) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            return false;
+        }
+    }
+    if (note[0]) {
+        fprintf(stderr, "perfmatrix report: %s, left out of the tables\n", path);
+        if (!pm_rows_note(rows, note)) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errlen)
 {
-    DIR *d = opendir(sweep_dir);
-    if (!d) {
-        snprintf(err, errlen, "%s: %s", sweep_dir, strerror(errno));
-        return false;
-    }
-    bool ok = true;
-    struct dirent *e;
-    while (ok && (e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-            continue;
-        char path[PM_PATH_LEN];
-        if (snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name) >= (int)sizeof path) {
-            snprintf(err, errlen, "%.200s...: path too long", sweep_dir);
-            ok = false;
-            break;
-        }
-        char why[PM_ERR_LEN];
-        char *text = pm_read_file(path, why, sizeof why);
-        if (!text) {
-            snprintf(err, errlen, "%s", why);
-            ok = false;
-            break;
-        }
-        cJSON *obj = cJSON_Parse(text);
-        free(text);
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-        /* Benchmarks and command timings share the directory; only points
-         * make up the matrix. A torn or foreign file is reported, not fatal:
-         * the rest of the sweep still deserves its report. */
-        char note[PM_PATH_LEN + PM_ERR_LEN];
-        note[0] = '\0';
-        if (!obj) {
-            snprintf(note, sizeof note, "%s: unreadable result file: not JSON", e->d_name);
-        } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "point") == 0) {
-            pm_row row;
-            if (!pm_row_from_json(obj, &row, why, sizeof why))
-                snprintf(note, sizeof note, "%s: unreadable result file: %s", e->d_name, why);
-            else if (!pm_rows_push(rows, &row)) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                ok = false;
-            }
-        }
-        if (note[0]) {
-            fprintf(stderr, "perfmatrix report: %s/%s, left out of the tables\n", sweep_dir, note);
-            if (!pm_rows_note(rows, note)) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                ok = false;
-            }
-        }
-        cJSON_Delete(obj);
-    }
-    closedir(d);
-    return ok;
+    return pm_sweep_each(sweep_dir, false, pm__load_point, rows, err, errlen);
 }
 
 static FILE *pm__open(const char *dir, const char *base, const char *suffix, char *path,

@@ -592,43 +592,50 @@ static double pm__num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+typedef struct {
+    cJSON **v;
+    size_t n;
+} pm__scale_rows;
+
+static void pm__scale_rows_free(pm__scale_rows *rows)
+{
+    for (size_t i = 0; i < rows->n; i++)
+        cJSON_Delete(rows->v[i]);
+    free(rows->v);
+}
+
+static bool pm__load_scale(const char *name, const char *path, const cJSON *obj, void *ctx,
+                           char *err, size_t errlen)
+{
+    (void)name;
+    (void)path;
+    (void)err;
+    (void)errlen;
+    pm__scale_rows *rows = ctx;
+    if (strcmp(pm_result_kind(obj), "scale") != 0 ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(obj, "count")) ||
+        !cJSON_IsString(cJSON_GetObjectItem(obj, "stack")))
+        return true;
+    rows->v = pmb_reallocarray(rows->v, rows->n + 1, sizeof *rows->v);
+    rows->v[rows->n++] = cJSON_Duplicate(obj, true);
+    return true;
+}
+
 bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errlen)
 {
     char dir[PM_PATH_LEN + 300];
     snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, opt->base);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return true;
-    cJSON **rows = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-            continue;
-        char path[PM_PATH_LEN + 600], *text = NULL;
-        size_t tlen;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (pmb_file_read(path, 1 << 20, &text, &tlen, NULL) != PMB_OK)
-            continue;
-        cJSON *o = cJSON_Parse(text);
-        free(text);
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
-        if (cJSON_IsString(kind) && strcmp(kind->valuestring, "scale") == 0 &&
-            cJSON_IsNumber(cJSON_GetObjectItem(o, "count")) &&
-            cJSON_IsString(cJSON_GetObjectItem(o, "stack"))) {
-            rows = pmb_reallocarray(rows, n + 1, sizeof *rows);
-            rows[n++] = o;
-        } else {
-            cJSON_Delete(o);
-        }
+    pm__scale_rows rows = {0};
+    if (!pm_sweep_each(dir, true, pm__load_scale, &rows, err, errlen)) {
+        pm__scale_rows_free(&rows);
+        return false;
     }
-    closedir(d);
+    size_t n = rows.n;
     if (n == 0) {
-        free(rows);
+        pm__scale_rows_free(&rows);
         return true;
     }
-    qsort(rows, n, sizeof *rows, pm__cmp_scale);
+    qsort(rows.v, n, sizeof *rows.v, pm__cmp_scale);
     char path[PM_PATH_LEN + 300];
     snprintf(path, sizeof path, "%s/%s_scale.csv", opt->out_dir, opt->base);
     FILE *f = fopen(path, "w");
@@ -639,7 +646,7 @@ bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errle
         fputc('\n', f);
     for (size_t i = 0; ok && i < n; i++) {
         for (size_t c = 0; c < PM__NCOLS; c++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(rows[i], pm__scale_cols[c]);
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(rows.v[i], pm__scale_cols[c]);
             if (c)
                 fputc(',', f);
             if (cJSON_IsString(v))
@@ -662,7 +669,7 @@ bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errle
                    "stack        |    N | completed | RSS/VM peak | RSS/VM mean | CPU s per VM-s "
                    "| samples/s | capture | disk      | seed estimate RSS/VM (ratio)\n");
         for (size_t i = 0; i < n; i++) {
-            const cJSON *r = rows[i];
+            const cJSON *r = rows.v[i];
             double count = pm__num(r, "count"), peak = pm__num(r, "peak_rss_kb_per_vm");
             const char *stack = cJSON_GetObjectItem(r, "stack")->valuestring;
             bool prom = strcmp(stack, "prometheus") == 0;
@@ -682,8 +689,6 @@ bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errle
         ok = fclose(f) == 0;
         printf("perfmatrix report: %s_scale.csv and the scale table (%zu points)\n", opt->base, n);
     }
-    for (size_t i = 0; i < n; i++)
-        cJSON_Delete(rows[i]);
-    free(rows);
+    pm__scale_rows_free(&rows);
     return ok;
 }

@@ -1,5 +1,8 @@
 #include "perfmatrix/sweep.h"
 
+#include "perfmatrix/record.h"
+
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -218,4 +221,48 @@ bool pm_env_int(const char *env, int def, int min, int max, int *out, char *err,
         return false;
     }
     return true;
+}
+
+const char *pm_result_kind(const cJSON *obj)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+    return cJSON_IsString(kind) ? kind->valuestring : "";
+}
+
+bool pm_sweep_each(const char *sweep_dir, bool missing_ok, pm_sweep_visitor visit, void *ctx,
+                   char *err, size_t errlen)
+{
+    DIR *d = opendir(sweep_dir);
+    if (!d) {
+        if (missing_ok && errno == ENOENT)
+            return true;
+        snprintf(err, errlen, "%s: %s", sweep_dir, strerror(errno));
+        return false;
+    }
+    bool ok = true;
+    struct dirent *e;
+    while (ok && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[PM_PATH_LEN];
+        if (snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name) >= (int)sizeof path) {
+            snprintf(err, errlen, "%.200s...: path too long", sweep_dir);
+            ok = false;
+            break;
+        }
+        char why[PM_ERR_LEN];
+        char *text = pm_read_file(path, why, sizeof why);
+        if (!text) {
+            snprintf(err, errlen, "%s", why);
+            ok = false;
+            break;
+        }
+        cJSON *obj = cJSON_Parse(text);
+        free(text);
+        ok = visit(e->d_name, path, obj, ctx, err, errlen);
+        cJSON_Delete(obj);
+    }
+    closedir(d);
+    return ok;
 }

@@ -8,42 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool pm_vm_sweep_load(const char *sweep_dir, pm_vm_rows *rows, char *err, size_t errlen)
+/* Engine points, benchmarks and torn files are the engine report's
+ * business; only VM results are read here. */
+static bool pm__load_vm(const char *name, const char *path, const cJSON *obj, void *ctx, char *err,
+                        size_t errlen)
 {
-    DIR *d = opendir(sweep_dir);
-    if (!d) {
-        if (errno == ENOENT)
-            return true;
-        snprintf(err, errlen, "%s: %s", sweep_dir, strerror(errno));
+    (void)name;
+    pm_vm_rows *rows = ctx;
+    if (strcmp(pm_result_kind(obj), "vm") != 0)
+        return true;
+    pm_vm_row row;
+    char why[PM_ERR_LEN];
+    if (!pm_vm_row_from_json(obj, &row, why, sizeof why)) {
+        fprintf(stderr, "perfmatrix report: %s: %s, ignored\n", path, why);
+    } else if (!pm_vm_rows_push(rows, &row)) {
+        snprintf(err, errlen, "%s: out of memory", path);
         return false;
     }
-    bool ok = true;
-    struct dirent *e;
-    while (ok && (e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-            continue;
-        char path[PM_PATH_LEN + 260], why[PM_ERR_LEN];
-        snprintf(path, sizeof path, "%s/%s", sweep_dir, e->d_name);
-        char *text = pm_read_file(path, why, sizeof why);
-        cJSON *obj = text ? cJSON_Parse(text) : NULL;
-        free(text);
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-        /* Engine points, benchmarks and torn files are the engine report's
-         * business; only VM results are read here. */
-        if (cJSON_IsString(kind) && strcmp(kind->valuestring, "vm") == 0) {
-            pm_vm_row row;
-            if (!pm_vm_row_from_json(obj, &row, why, sizeof why))
-                fprintf(stderr, "perfmatrix report: %s: %s, ignored\n", path, why);
-            else if (!pm_vm_rows_push(rows, &row)) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                ok = false;
-            }
-        }
-        cJSON_Delete(obj);
-    }
-    closedir(d);
-    return ok;
+    return true;
+}
+
+bool pm_vm_sweep_load(const char *sweep_dir, pm_vm_rows *rows, char *err, size_t errlen)
+{
+    return pm_sweep_each(sweep_dir, true, pm__load_vm, rows, err, errlen);
 }
 
 void pm_vm_manifest_path(const char *manifest, char *out, size_t len)

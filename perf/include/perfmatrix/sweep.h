@@ -4,6 +4,7 @@
 #ifndef PERFMATRIX_SWEEP_H
 #define PERFMATRIX_SWEEP_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,6 +24,16 @@ bool pm_sweep_current(const char *out_dir, bool create, char *name, size_t namel
 
 /* Writes text to path through a temporary file and rename, so readers never
  * see half a file. */
+/* Visits every result file (*.json) of a sweep directory: obj is the parsed
+ * object, NULL for a file that is not JSON; the visitor returns false, with
+ * err set, to stop. A missing directory is an empty sweep when missing_ok. */
+typedef bool (*pm_sweep_visitor)(const char *name, const char *path, const cJSON *obj, void *ctx,
+                                 char *err, size_t errlen);
+bool pm_sweep_each(const char *sweep_dir, bool missing_ok, pm_sweep_visitor visit, void *ctx,
+                   char *err, size_t errlen);
+/* The "kind" of a result object ("point", "vm", "scale", ...), or "". */
+const char *pm_result_kind(const cJSON *obj);
+
 bool pm_write_file_atomic(const char *path, const char *text, char *err, size_t errlen);
 
 /* Reads a whole file; NULL with err on failure. The caller frees. */
