@@ -70,6 +70,29 @@ static bool pm__write_data(const pm_series *s, size_t n, const char *data, const
     return ok;
 }
 
+bool pm_gnuplot_draw(const char *gnuplot, const char *script, const char *vars, const char *out,
+                     const char *name, char *err, size_t errlen)
+{
+    char *argv[] = {(char *)gnuplot, "-e", (char *)vars, (char *)script, NULL};
+    pm_child child;
+    if (!pm_run_child(argv, 60, 0, false, &child, err, errlen))
+        return false;
+    int rc = child.timed_out ? -1 : child.exit_code;
+    pm_child_free(&child);
+    if (rc != 0) {
+        snprintf(err, errlen, "gnuplot %s %s", script,
+                 rc < 0 ? "was killed after 60 s" : "exited non-zero");
+        return false;
+    }
+    char png[PM_PATH_LEN + 8];
+    snprintf(png, sizeof png, "%s.png", out);
+    char *abs = realpath(png, NULL);
+    printf("<CTestMeasurementFile type=\"image/png\" name=\"%s\">%s</CTestMeasurementFile>\n", name,
+           abs ? abs : png);
+    free(abs);
+    return true;
+}
+
 bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, const char *suffix,
                   const char *gnuplot, const char *templates, char *err, size_t errlen)
 {
@@ -134,26 +157,12 @@ bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, cons
             ok = false;
             break;
         }
-        char *argv[] = {(char *)gnuplot, "-e", vars, script, NULL};
-        pm_child child;
-        ok = pm_run_child(argv, 60, 0, false, &child, err, errlen);
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", pm__plots[p], stem);
+        ok = pm_gnuplot_draw(gnuplot, script, vars, out, name, err, errlen);
         free(vars);
         if (!ok)
             break;
-        int rc = child.timed_out ? -1 : child.exit_code;
-        pm_child_free(&child);
-        if (rc != 0) {
-            snprintf(err, errlen, "gnuplot %s %s", script,
-                     rc < 0 ? "was killed after 60 s" : "exited non-zero");
-            ok = false;
-            break;
-        }
-        char png[PM_PATH_LEN + 8], *abs;
-        snprintf(png, sizeof png, "%s.png", out);
-        abs = realpath(png, NULL);
-        printf("<CTestMeasurementFile type=\"image/png\" name=\"%s%s\">%s</CTestMeasurementFile>\n",
-               pm__plots[p], stem, abs ? abs : png);
-        free(abs);
     }
     free(titles);
     if (!ok)

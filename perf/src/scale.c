@@ -621,6 +621,61 @@ static bool pm__load_scale(const char *name, const char *path, const cJSON *obj,
     return true;
 }
 
+/* Per stack, one data block (N, peak RSS per VM, CPU per VM-second,
+ * capture; gnuplot skips the NaN of a stack without capture). */
+static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *opt, char *err,
+                           size_t errlen)
+{
+    static const char *const stacks[] = {"vmm", "vmm_nostore", "prometheus"};
+    char plots[PM_PATH_LEN], data[PM_PATH_LEN + 32], out[PM_PATH_LEN + 32];
+    const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
+    snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp);
+    if (strchr(plots, '\'') || strchr(opt->templates, '\'')) {
+        snprintf(err, errlen, "%s: a quote in the path cannot reach gnuplot", plots);
+        return false;
+    }
+    pmb_error perr = {0};
+    if (pmb_mkdirs(plots, &perr) != PMB_OK) {
+        snprintf(err, errlen, "%s", perr.msg);
+        return false;
+    }
+    snprintf(data, sizeof data, "%s/vm_scale.dat", plots);
+    snprintf(out, sizeof out, "%s/vm_scale", plots);
+    FILE *f = fopen(data, "w");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", data, strerror(errno));
+        return false;
+    }
+    char titles[128] = "";
+    size_t blocks = 0;
+    for (size_t k = 0; k < sizeof stacks / sizeof stacks[0]; k++) {
+        bool any = false;
+        for (size_t i = 0; i < rows->n; i++) {
+            const cJSON *r = rows->v[i];
+            if (strcmp(cJSON_GetObjectItem(r, "stack")->valuestring, stacks[k]) != 0)
+                continue;
+            fprintf(f, "%g %g %g %g\n", pm__num(r, "count"), pm__num(r, "peak_rss_kb_per_vm"),
+                    pm__num(r, "cpu_s_per_vm_s"), pm__num(r, "capture_mean"));
+            any = true;
+        }
+        if (any) {
+            fputs("\n\n", f);
+            snprintf(titles + strlen(titles), sizeof titles - strlen(titles), "%s%s",
+                     blocks ? " " : "", stacks[k]);
+            blocks++;
+        }
+    }
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "%s: %s", data, strerror(errno));
+        return false;
+    }
+    char script[PM_PATH_LEN + 32], vars[3 * PM_PATH_LEN + 256];
+    snprintf(script, sizeof script, "%s/vm_scale.gp", opt->templates);
+    snprintf(vars, sizeof vars, "tdir='%s'; data='%s'; out='%s'; titles='%s'; n=%zu",
+             opt->templates, data, out, titles, blocks);
+    return pm_gnuplot_draw(opt->gnuplot, script, vars, out, "vm_scale", err, errlen);
+}
+
 bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errlen)
 {
     char dir[PM_PATH_LEN + 300];
@@ -689,6 +744,8 @@ bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errle
         ok = fclose(f) == 0;
         printf("perfmatrix report: %s_scale.csv and the scale table (%zu points)\n", opt->base, n);
     }
+    if (ok && opt->gnuplot)
+        ok = pm__scale_plot(&rows, opt, err, errlen);
     pm__scale_rows_free(&rows);
     return ok;
 }

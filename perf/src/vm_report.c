@@ -223,25 +223,9 @@ static bool pm__plot(const pm_vm_rows *rows, const pm_report_options *opt, const
     snprintf(script, sizeof script, "%s/vm_lifecycle.gp", opt->templates);
     snprintf(vars, sizeof vars, "tdir='%s'; data='%s'; out='%s'; titles='%s'; n=%zu",
              opt->templates, data, out, titles, n);
-    char *argv[] = {(char *)opt->gnuplot, "-e", vars, script, NULL};
-    pm_child child;
-    if (!pm_run_child(argv, 60, 0, false, &child, err, errlen))
-        return false;
-    int rc = child.exit_code;
-    pm_child_free(&child);
-    if (rc != 0) {
-        snprintf(err, errlen, "gnuplot %s exited with %d", script, rc);
-        return false;
-    }
-    char png[PM_PATH_LEN + 40];
-    snprintf(png, sizeof png, "%s.png", out);
-    char *abs = realpath(png, NULL);
-    printf("<CTestMeasurementFile type=\"image/png\" name=\"vm_lifecycle\">%s"
-           "</CTestMeasurementFile>\n",
-           abs ? abs : png);
-    free(abs);
+    bool ok = pm_gnuplot_draw(opt->gnuplot, script, vars, out, "vm_lifecycle", err, errlen);
     fflush(stdout);
-    return true;
+    return ok;
 }
 
 /* True when the manifest names at least one point. */

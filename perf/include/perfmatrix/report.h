@@ -94,6 +94,11 @@ bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errle
 
 /* Draws the three plots of one plan's series into plots_dir (PNG and SVG)
  * and prints a <CTestMeasurementFile> tag per PNG. */
+/* Runs `gnuplot -e vars script` (60 s at most) and prints the
+ * <CTestMeasurementFile> tag of out.png under name. */
+bool pm_gnuplot_draw(const char *gnuplot, const char *script, const char *vars, const char *out,
+                     const char *name, char *err, size_t errlen);
+
 bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, const char *suffix,
                   const char *gnuplot, const char *templates, char *err, size_t errlen);
 
