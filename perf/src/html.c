@@ -343,7 +343,7 @@ bool pm_html_write(const pm_html_input *in, char *path, size_t pathlen, char *er
         pm__series_table(f, &in->series[i], opt->slo_p99_us);
     pm__modes(f, in->series, in->nseries);
     fputs("<h2>Plots</h2>\n", f);
-    pm__plots(f, in->nseries ? in->plots_dir : NULL);
+    pm__plots(f, in->plots_dir);
     const char *extra[][2] = {{"_vm.csv", "VM lifecycle"}, {"_scale.csv", "VM scale"}};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
         char csv[4096];

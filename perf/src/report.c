@@ -691,7 +691,7 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
     ok = ok && pm_vm_report_write(opt, err, errlen);
     ok = ok && pm_scale_report_write(opt, err, errlen);
     if (ok)
-        ok = pm__write_html(&sorted, series, ns, opt, ns > 0 ? plots : NULL, err, errlen);
+        ok = pm__write_html(&sorted, series, ns, opt, plots, err, errlen);
     pm_series_free(series, ns);
     sorted.notes = NULL;
     pm_rows_free(&sorted);
