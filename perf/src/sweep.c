@@ -1,6 +1,8 @@
 #include "perfmatrix/sweep.h"
 
 #include "perfmatrix/record.h"
+#include "pmbase/file.h"
+#include "pmbase/number.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,23 +16,15 @@
 
 bool pm_mkdirs(const char *dir, char *err, size_t errlen)
 {
-    char path[PM_PATH_LEN];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+    /* The driver's paths live in PM_PATH_LEN buffers: a longer directory is
+     * refused here rather than cut later into another file's name. */
+    if (strlen(dir) >= PM_PATH_LEN) {
         snprintf(err, errlen, "%.200s...: path too long", dir);
         return false;
     }
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
-            return false;
-        }
-        *p = '/';
-    }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+    pmb_error e = {0};
+    if (pmb_mkdirs(dir, &e) != PMB_OK) {
+        snprintf(err, errlen, "%s", e.msg);
         return false;
     }
     return true;
@@ -54,23 +48,9 @@ void pm_iso_time(char *buf, size_t len)
 
 bool pm_write_file_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
-    char tmp[PM_PATH_LEN + 32];
-    /* A cut temporary name could be another file, which rename would then
-     * move over path. */
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%.200s...: path too long", path);
-        return false;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return false;
-    }
-    bool ok = fputs(text, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
+    pmb_error e = {0};
+    if (pmb_file_write_atomic(path, text, strlen(text), 0644, &e) != PMB_OK) {
+        snprintf(err, errlen, "%s", e.msg);
         return false;
     }
     return true;
@@ -78,36 +58,14 @@ bool pm_write_file_atomic(const char *path, const char *text, char *err, size_t 
 
 char *pm_read_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    pmb_error e = {0};
+    char *text = NULL;
+    size_t len;
+    if (pmb_file_read(path, 0, &text, &len, &e) != PMB_OK) {
+        snprintf(err, errlen, "%s", e.msg);
         return NULL;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (len + 1 == cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    bool failed = ferror(f) || !buf;
-    fclose(f);
-    if (failed) {
-        free(buf);
-        snprintf(err, errlen, "%s: read failed", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
+    return text;
 }
 
 bool pm_sweep_begin(const char *out_dir, char *name, size_t namelen, char *err, size_t errlen)
@@ -170,26 +128,15 @@ bool pm_sweep_current(const char *out_dir, bool create, char *name, size_t namel
     return ok;
 }
 
+/* The strict parsers of pmbase, for callers that word their own message. */
 bool pm_parse_double(const char *text, double min, double max, double *out)
 {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (*text == '\0' || *end != '\0' || errno || isnan(v) || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
+    return pmb_parse_double("", text, min, max, out, NULL) == PMB_OK;
 }
 
 bool pm_parse_int(const char *text, int min, int max, int *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || errno || v < min || v > max)
-        return false;
-    *out = (int)v;
-    return true;
+    return pmb_parse_int("", text, min, max, out, NULL) == PMB_OK;
 }
 
 bool pm_env_double(const char *env, double def, double min, double max, double *out, char *err,
