@@ -327,18 +327,23 @@ static int cmd_query(struct args *a, struct opt *opts, struct rondocli__out *o, 
         return rc;
     if ((rc = rondo_selector_parse(&sel, a->positional[1], err)) != RONDO_OK)
         return rc;
+    /* On demand: a selector with a metric name reads only that name's part
+     * of the index, however many series the store holds. */
     rondo_store *store;
-    if ((rc = rondo_store_open(&store, a->positional[0], RONDO_OPEN_READ, err)) != RONDO_OK)
+    rc = rondo_store_open(&store, a->positional[0], RONDO_OPEN_READ | RONDO_OPEN_ON_DEMAND, err);
+    if (rc != RONDO_OK)
         return rc;
-    size_t n = rondo_store_series_count(store);
-    struct matched *m = calloc(n ? n : 1, sizeof *m);
+    size_t *selected = NULL, n = 0;
+    rc = rondo_store_select(store, &sel, &selected, &n, err);
+    struct matched *m = rc == RONDO_OK ? calloc(n ? n : 1, sizeof *m) : NULL;
     size_t nm = 0;
     int64_t newest = INT64_MIN;
-    rc = m ? RONDO_OK : RONDO_ERR_NOMEM;
+    if (rc == RONDO_OK && m == NULL) {
+        rondo_error_set(err, RONDO_ERR_NOMEM, "query: out of memory");
+        rc = RONDO_ERR_NOMEM;
+    }
     for (size_t i = 0; rc == RONDO_OK && i < n; i++) {
-        if (!rondo_selector_matches(&sel, rondo_store_series_id(store, i)))
-            continue;
-        rc = rondo_store_series(store, i, &m[nm].series, err);
+        rc = rondo_store_series(store, selected[i], &m[nm].series, err);
         if (rc != RONDO_OK)
             break;
         m[nm].empty = !rondo_series_extent(m[nm].series, &m[nm].start, &m[nm].end);
@@ -393,6 +398,7 @@ static int cmd_query(struct args *a, struct opt *opts, struct rondocli__out *o, 
         rondocli__out_str(o, "]}\n");
     rondo_result_free(&result);
     free(m);
+    free(selected);
     rondo_store_close(store);
     return rc;
 }
@@ -575,7 +581,8 @@ static int cmd_record(struct args *a, struct opt *opts, struct rondocli__out *o,
     if (opts[0].value && (rc = rondocli_parse_time(opts[0].value, t, &t, err)) != RONDO_OK)
         return rc;
     rondo_store *store;
-    rc = rondo_store_open(&store, a->positional[0], RONDO_OPEN_CREATE | RONDO_OPEN_WRITE, err);
+    rc = rondo_store_open(&store, a->positional[0],
+                          RONDO_OPEN_CREATE | RONDO_OPEN_WRITE | RONDO_OPEN_ON_DEMAND, err);
     if (rc != RONDO_OK)
         return rc;
     rondo_series *s = NULL;

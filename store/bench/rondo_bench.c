@@ -4,6 +4,10 @@
  *   rondo-bench --make-store DIR             write the 86,400-slot store that
  *                                            `rondo-cli query DIR ... --range all`
  *                                            is timed on, and exit
+ *   rondo-bench --catalog N                  grow two stores to N series (every
+ *                                            series its own metric name, and all
+ *                                            under one name) and time adding,
+ *                                            finding and listing as they grow
  *
  * Ingest rates are single-threaded, so they are per core. Each is reported
  * against wall time and against the thread's CPU time: on a shared machine
@@ -86,6 +90,106 @@ static int make_store(const char *dir)
     return 0;
 }
 
+static double elapsed_us(double since)
+{
+    return (now_sec(CLOCK_MONOTONIC) - since) * 1e6;
+}
+
+/* One store of the catalog benchmark: `shared` puts every series under one
+ * metric name (one index file), otherwise each has its own. */
+static void catalog_key(char *buf, size_t size, bool shared, size_t i)
+{
+    if (shared)
+        snprintf(buf, size, "catalog{i=\"%zu\"}", i);
+    else
+        snprintf(buf, size, "catalog_%zu{host=h1}", i);
+}
+
+#define CATALOG_REPS 25
+
+/* Times, at each size, a new process's work: open the store on demand, find
+ * one series and query it; adding one series to an open store; and opening
+ * the store with its whole list. Medians and maxima of CATALOG_REPS. */
+static int catalog(size_t target)
+{
+    static const rondo_archive_spec tiny = {1, 60, RONDO_CF_AVG};
+    printf("{\n  \"benchmark\": \"rondo_catalog\",\n  \"points\": [");
+    bool first = true;
+    for (int shared = 0; shared <= 1; shared++) {
+        char dir[] = "/tmp/rondo-catalog-XXXXXX";
+        if (mkdtemp(dir) == NULL) {
+            perror("rondo-bench: mkdtemp");
+            return 1;
+        }
+        rondo_store *store;
+        rondo_error err;
+        if (rondo_store_open(&store, dir,
+                             RONDO_OPEN_CREATE | RONDO_OPEN_WRITE | RONDO_OPEN_ON_DEMAND,
+                             &err) != RONDO_OK)
+            die(dir, &err);
+        size_t n = 0;
+        for (size_t size = 1000; size <= target; size *= 2) {
+            char key[96];
+            for (; n < size - CATALOG_REPS; n++) {
+                catalog_key(key, sizeof key, shared, n);
+                add_series(store, key, RONDO_GAUGE, &tiny, 1);
+            }
+            double add[CATALOG_REPS], find[CATALOG_REPS], list[CATALOG_REPS];
+            for (size_t r = 0; r < CATALOG_REPS; r++, n++) {
+                catalog_key(key, sizeof key, shared, n);
+                double t0 = now_sec(CLOCK_MONOTONIC);
+                rondo_series *s = add_series(store, key, RONDO_GAUGE, &tiny, 1);
+                add[r] = elapsed_us(t0);
+                rondo_write(s, (int64_t)time(NULL), 1.0);
+            }
+            for (size_t r = 0; r < CATALOG_REPS; r++) {
+                catalog_key(key, sizeof key, shared, (r * 7919) % n);
+                double t0 = now_sec(CLOCK_MONOTONIC);
+                rondo_store *reader;
+                rondo_series *s;
+                rondo_result res = {0};
+                if (rondo_store_open(&reader, dir, RONDO_OPEN_READ | RONDO_OPEN_ON_DEMAND, &err) !=
+                        RONDO_OK ||
+                    rondo_store_find(reader, key, &s, &err) != RONDO_OK ||
+                    rondo_query(s, 0, 60, &res, &err) != RONDO_OK)
+                    die(key, &err);
+                rondo_result_free(&res);
+                rondo_store_close(reader);
+                find[r] = elapsed_us(t0);
+                t0 = now_sec(CLOCK_MONOTONIC);
+                if (rondo_store_open(&reader, dir, RONDO_OPEN_READ, &err) != RONDO_OK)
+                    die(dir, &err);
+                if (rondo_store_series_count(reader) != n) {
+                    fprintf(stderr, "rondo-bench: %s lists %zu series, %zu were added\n", dir,
+                            rondo_store_series_count(reader), n);
+                    return 1;
+                }
+                rondo_store_close(reader);
+                list[r] = elapsed_us(t0);
+            }
+            double add_max = 0, find_max = 0;
+            for (size_t r = 0; r < CATALOG_REPS; r++) {
+                add_max = add[r] > add_max ? add[r] : add_max;
+                find_max = find[r] > find_max ? find[r] : find_max;
+            }
+            printf("%s\n    {\"names\": \"%s\", \"series\": %zu, \"add_us\": %.0f, "
+                   "\"add_us_max\": %.0f, \"open_find_query_us\": %.0f, "
+                   "\"open_find_query_us_max\": %.0f, \"open_listing_all_us\": %.0f}",
+                   first ? "" : ",", shared ? "shared" : "distinct", n, median(add, CATALOG_REPS),
+                   add_max, median(find, CATALOG_REPS), find_max, median(list, CATALOG_REPS));
+            first = false;
+            fflush(stdout);
+        }
+        rondo_store_close(store);
+        char cmd[sizeof dir + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "rondo-bench: could not remove %s\n", dir);
+    }
+    printf("\n  ]\n}\n");
+    return 0;
+}
+
 struct rate {
     double wall, cpu; /* samples per second */
 };
@@ -102,12 +206,26 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--make-store") == 0 && i + 1 < argc)
             return make_store(argv[i + 1]);
+        if (strcmp(argv[i], "--catalog") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long long n = strtoull(argv[i + 1], &end, 10);
+            if (*end != '\0' || n < 1000 || n > 1000000) {
+                fprintf(stderr,
+                        "rondo-bench: --catalog: '%s' is not a count from 1000 to "
+                        "1000000\n",
+                        argv[i + 1]);
+                return 2;
+            }
+            return catalog((size_t)n);
+        }
         if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc)
             samples = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = strtoull(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: rondo-bench [--samples N] [--rounds R] | --make-store DIR\n");
+            fprintf(
+                stderr,
+                "usage: rondo-bench [--samples N] [--rounds R] | --make-store DIR | --catalog N\n");
             return 2;
         }
     }

@@ -32,4 +32,5 @@ run(record "${store}" "exits{reason=io}" 1 --counter --time ${t1})
 
 set(bad "${DIR}/corrupt")
 run(record "${bad}" "cpu" 1 --time ${t0})
-file(WRITE "${bad}/series-0.rondo" "garbage")
+file(GLOB bad_files "${bad}/series-*.rondo")
+file(WRITE "${bad_files}" "garbage")

@@ -19,8 +19,10 @@ static int setup(void **state)
     rondo_series *s = new_series(dir, &store, "cpu{host=a}", RONDO_GAUGE, a, 2);
     for (int64_t t = 100; t < 130; t++)
         rondo_write(s, t, 1.0);
+    rondo_series_info info;
+    rondo_series_get_info(s, &info);
+    snprintf(path, sizeof path, "%s", info.path);
     rondo_store_close(store);
-    snprintf(path, sizeof path, "%s/series-0.rondo", dir);
     return 0;
 }
 
@@ -145,8 +147,8 @@ static void broken_schema(void **state)
 {
     write_schema("{not json");
     expect_store_error(RONDO_ERR_CORRUPT, "schema.json: not a rondo store schema");
-    write_schema("{\"format\":\"rondo-store\",\"version\":2,\"series\":[]}");
-    expect_store_error(RONDO_ERR_CORRUPT, "schema version 2");
+    write_schema("{\"format\":\"rondo-store\",\"version\":3,\"series\":[]}");
+    expect_store_error(RONDO_ERR_CORRUPT, "schema version 3");
     write_schema("{\"format\":\"rondo-store\",\"version\":1,\"series\":[{\"key\":\"a\","
                  "\"kind\":\"gauge\",\"file\":\"../../etc/passwd\",\"archives\":"
                  "[{\"resolution\":1,\"rows\":1,\"cf\":\"avg\"}]}]}");
@@ -169,13 +171,17 @@ static void broken_schema(void **state)
 
 static void schema_file_mismatch(void **state)
 {
-    /* The schema names a file whose header describes another series. */
-    write_schema("{\"format\":\"rondo-store\",\"version\":1,\"series\":[{\"key\":\"mem\","
-                 "\"kind\":\"gauge\",\"file\":\"series-0.rondo\",\"archives\":"
-                 "[{\"resolution\":1,\"rows\":16,\"cf\":\"avg\"},"
-                 "{\"resolution\":4,\"rows\":16,\"cf\":\"max\"}]},"
-                 "{\"key\":\"gone\",\"kind\":\"gauge\",\"file\":\"series-7.rondo\",\"archives\":"
-                 "[{\"resolution\":1,\"rows\":16,\"cf\":\"avg\"}]}]}");
+    /* A version 1 schema names a file whose header describes another series. */
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"format\":\"rondo-store\",\"version\":1,\"series\":[{\"key\":\"mem\","
+             "\"kind\":\"gauge\",\"file\":\"%s\",\"archives\":"
+             "[{\"resolution\":1,\"rows\":16,\"cf\":\"avg\"},"
+             "{\"resolution\":4,\"rows\":16,\"cf\":\"max\"}]},"
+             "{\"key\":\"gone\",\"kind\":\"gauge\",\"file\":\"series-7.rondo\",\"archives\":"
+             "[{\"resolution\":1,\"rows\":16,\"cf\":\"avg\"}]}]}",
+             strrchr(path, '/') + 1);
+    write_schema(text);
     rondo_store *store;
     rondo_series *s;
     rondo_error err;

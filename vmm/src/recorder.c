@@ -249,7 +249,9 @@ int rvmm_recorder_start(rvmm_vm *vm, const char *dir, rvmm_recorder **out, pmb_e
     r->boot_second = (int64_t)floor(vm->boot_wall);
     rvmm__define_all(r);
     rondo_error rerr = {0};
-    if (rondo_store_open(&r->store, dir, RONDO_OPEN_WRITE | RONDO_OPEN_CREATE | RONDO_OPEN_LAZY,
+    if (rondo_store_open(&r->store, dir,
+                         RONDO_OPEN_WRITE | RONDO_OPEN_CREATE | RONDO_OPEN_LAZY |
+                             RONDO_OPEN_ON_DEMAND,
                          &rerr) != RONDO_OK) {
         int rc = pmb_error_set(err, RVMM_EINPUT, "--metrics-store %s: %s", dir, rerr.message);
         rvmm_recorder_free(r);

@@ -1,7 +1,7 @@
 /* librondo: an embedded round-robin time-series store.
  *
- * A store is a directory holding schema.json (the list of series and their
- * archives) and one data file per series. A data file is created at its final
+ * A store is a directory holding schema.json, an index of its series (one
+ * file per metric name) and one data file per series. A data file is created at its final
  * size and mapped into memory, so a write is a few stores into the mapping:
  * no system call, no allocation, and the data survives a SIGKILL of the
  * writer because it already sits in the page cache. See store/README.md for
@@ -158,6 +158,13 @@ enum {
      * keeps only those pages resident, instead of every archive of every
      * series: what a long-running embedded writer such as rondo-vmm wants. */
     RONDO_OPEN_LAZY = 4,
+    /* Read the list of series on demand: opening reads no index file, and
+     * rondo_store_find, rondo_store_add and rondo_store_select read only the
+     * index file of the metric name they need, so their cost does not grow
+     * with the number of series in the store. rondo_store_series_count and
+     * rondo_store_series_id then cover only the series read so far, until
+     * rondo_store_list reads them all. */
+    RONDO_OPEN_ON_DEMAND = 8,
 };
 
 rondo_status rondo_store_open(rondo_store **out, const char *dir, int flags, rondo_error *err);
@@ -165,8 +172,14 @@ rondo_status rondo_store_open(rondo_store **out, const char *dir, int flags, ron
 void rondo_store_close(rondo_store *store);
 const char *rondo_store_dir(const rondo_store *store);
 
+/* Reads every series of the store into its list (what rondo_store_open does
+ * without RONDO_OPEN_ON_DEMAND). The list holds the series of a version 1
+ * schema.json first, then the others sorted by key; series read later, by a
+ * find, a select or an add, are appended. */
+rondo_status rondo_store_list(rondo_store *store, rondo_error *err);
+/* The number of series in the list. */
 size_t rondo_store_series_count(const rondo_store *store);
-/* The identity of the i-th series of the schema (no data file is opened). */
+/* The identity of the i-th series of the list (no data file is opened). */
 const rondo_series_id *rondo_store_series_id(const rondo_store *store, size_t i);
 /* Opens (maps) the i-th series on first use and caches it in the store. */
 rondo_status rondo_store_series(rondo_store *store, size_t i, rondo_series **out, rondo_error *err);
@@ -174,8 +187,13 @@ rondo_status rondo_store_series(rondo_store *store, size_t i, rondo_series **out
  * RONDO_ERR_NOT_FOUND when the store has no such series. */
 rondo_status rondo_store_find(rondo_store *store, const char *key, rondo_series **out,
                               rondo_error *err);
-/* Adds a series, creating its data file at its final size, and records it in
- * schema.json (write-temp-fsync-rename, under a lock so that concurrent
+/* The positions in the list of the series that match `sel`, reading first
+ * what the list lacks (only the selector's metric name when it has one). The
+ * array is the caller's to free. */
+rondo_status rondo_store_select(rondo_store *store, const rondo_selector *sel, size_t **out,
+                                size_t *count, rondo_error *err);
+/* Adds a series, creating its data file at its final size, and appends it to
+ * the index file of its metric name (under a lock, so that concurrent
  * writers of one store do not lose each other's series). RONDO_ERR_EXISTS
  * when the key is already there. Needs a store opened with RONDO_OPEN_WRITE. */
 rondo_status rondo_store_add(rondo_store *store, const char *key, rondo_kind kind,
