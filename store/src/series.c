@@ -124,6 +124,12 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
         rondo_error_set(err, RONDO_ERR_IO, "cannot fsync %s: %s", path, strerror(errno));
         st = RONDO_ERR_IO;
     }
+    /* The pages just written are clean now and mostly never read again: out
+     * of the page cache with them, or the first read fault of a mapping maps
+     * the 16 cached pages around it (fault-around) and a writer keeps them
+     * resident. Advice only. */
+    if (st == RONDO_OK)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     close(fd);
     free(h);
     free(nans);
@@ -563,6 +569,9 @@ rondo_status rondo__series_open(rondo_series **out, const char *path, bool writa
      * changed between the read and the map. */
     struct rondo__header h;
     uint64_t size = (uint64_t)st.st_size;
+    /* A lazy open reads what it touches and nothing around it. */
+    if (!populate)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     if (size >= sizeof h && pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
         rondo_error_set(err, RONDO_ERR_IO, "cannot read the header of %s", path);
         close(fd);
@@ -580,6 +589,12 @@ rondo_status rondo__series_open(rondo_series **out, const char *path, bool writa
         rondo_error_set(err, RONDO_ERR_IO, "cannot map %s: %s", path, strerror(errno));
         return RONDO_ERR_IO;
     }
+    /* No readahead on a lazy mapping's faults either: a writer uses four
+     * pages of a series (the header and one page of each ring), and kept 20
+     * resident when the kernel read and mapped around them. Advice only: a
+     * kernel that ignores it costs memory, not correctness. */
+    if (!populate)
+        madvise(map, (size_t)st.st_size, MADV_RANDOM);
     rondo_series *s = calloc(1, sizeof *s);
     char *path_copy = strdup(path);
     if (s == NULL || path_copy == NULL) {
