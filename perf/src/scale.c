@@ -58,6 +58,7 @@ typedef struct {
 typedef struct {
     double wall;
     long peak_total_kb, sum_total_kb, samples, max_fds;
+    long extra_peak_kb; /* of the process that is not a unit (prometheus) */
     long cpu_ticks_end;
 } pm__totals;
 
@@ -101,8 +102,10 @@ static void pm__sample(pm__unit *u, int n, pid_t extra, pm__totals *t)
     }
     if (extra > 0) {
         pm_proc_sample s = {0};
-        if (pm_proc_read(extra, &s))
+        if (pm_proc_read(extra, &s)) {
             total += s.rss_kb;
+            t->extra_peak_kb = s.rss_kb > t->extra_peak_kb ? s.rss_kb : t->extra_peak_kb;
+        }
     }
     t->peak_total_kb = total > t->peak_total_kb ? total : t->peak_total_kb;
     t->sum_total_kb += total;
@@ -215,8 +218,14 @@ static void pm__tag(const char *name, double v)
                name, v);
 }
 
-static cJSON *pm__common(const pm__scale_cfg *c, const pm__totals *t, double cpu_s)
+static cJSON *pm__common(const pm__scale_cfg *c, const pm__unit *u, const pm__totals *t,
+                         double cpu_s)
 {
+    /* Each process's own peak, summed: unlike the peak of the sum, it does
+     * not depend on how many of the N overlapped at one instant. */
+    double own = (double)t->extra_peak_kb;
+    for (int i = 0; i < c->count; i++)
+        own += (double)u[i].peak_kb;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", "scale");
     cJSON_AddStringToObject(o, "test", c->test);
@@ -227,6 +236,7 @@ static cJSON *pm__common(const pm__scale_cfg *c, const pm__totals *t, double cpu
     cJSON_AddNumberToObject(o, "mean_rss_kb_per_vm",
                             t->samples ? (double)t->sum_total_kb / (double)t->samples / c->count
                                        : NAN);
+    cJSON_AddNumberToObject(o, "own_peak_rss_kb_per_vm", own / c->count);
     cJSON_AddNumberToObject(o, "cpu_s_per_vm_s", cpu_s / (c->count * t->wall));
     return o;
 }
@@ -290,6 +300,9 @@ static int pm__run_vmm(const pm__scale_cfg *c)
     double cpu = pm__children_cpu() - cpu0;
     int completed = 0, killed = 0, unavailable = 0;
     double capture_sum = 0, capture_min = INFINITY, points = 0;
+    /* The recording's own CPU, as each VM measured it on its threads, and the
+     * seconds the VMs lived by their own count. */
+    double rec_cpu = 0, rec_setup = 0, rec_tick = 0, vm_seconds = 0;
     long worst_gap = 0, fds = 0;
     for (int i = 0; i < c->count; i++) {
         /* The points each VM says it wrote, every series together. */
@@ -304,6 +317,16 @@ static int pm__run_vmm(const pm__scale_cfg *c)
             const cJSON *e = cJSON_GetObjectItemCaseSensitive(sum, "expected_points");
             if (cJSON_IsNumber(e))
                 expected = e->valuedouble;
+            const cJSON *rc = cJSON_GetObjectItemCaseSensitive(sum, "recording_cpu_seconds");
+            const cJSON *rs = cJSON_GetObjectItemCaseSensitive(sum, "recording_setup_cpu_seconds");
+            const cJSON *rt = cJSON_GetObjectItemCaseSensitive(sum, "recording_tick_cpu_seconds");
+            if (cJSON_IsNumber(rc) && cJSON_IsNumber(rs) && cJSON_IsNumber(rt) &&
+                cJSON_IsNumber(e)) {
+                rec_cpu += rc->valuedouble;
+                rec_setup += rs->valuedouble;
+                rec_tick += rt->valuedouble;
+                vm_seconds += e->valuedouble;
+            }
             const cJSON *p;
             cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(sum, "points"))
             {
@@ -332,7 +355,7 @@ static int pm__run_vmm(const pm__scale_cfg *c)
         free(u);
         return PM_EXIT_SKIPPED;
     }
-    cJSON *o = pm__common(c, &t, cpu);
+    cJSON *o = pm__common(c, u, &t, cpu);
     cJSON_AddNumberToObject(o, "completed", completed);
     cJSON_AddNumberToObject(o, "killed", killed);
     cJSON_AddNumberToObject(o, "fds_per_vm", (double)fds);
@@ -342,6 +365,14 @@ static int pm__run_vmm(const pm__scale_cfg *c)
         cJSON_AddNumberToObject(o, "capture_min", capture_min);
         cJSON_AddNumberToObject(o, "worst_gap_s", (double)worst_gap);
         cJSON_AddNumberToObject(o, "bytes_on_disk", (double)pm__du(base));
+        cJSON_AddNumberToObject(o, "recording_cpu_s_per_vm_s",
+                                vm_seconds > 0 ? rec_cpu / vm_seconds : NAN);
+        cJSON_AddNumberToObject(o, "recording_setup_cpu_s_per_vm",
+                                vm_seconds > 0 ? rec_setup / c->count : NAN);
+        cJSON_AddNumberToObject(o, "recording_tick_cpu_s_per_vm_s",
+                                vm_seconds > 0 ? rec_tick / vm_seconds : NAN);
+        cJSON_AddNumberToObject(o, "recording_cpu_us_per_sample",
+                                points > 0 ? rec_cpu / points * 1e6 : NAN);
     }
     const char *status = completed == c->count ? "ok" : "failed";
     cJSON_AddStringToObject(o, "status", status);
@@ -479,7 +510,7 @@ static int pm__run_prometheus(const pm__scale_cfg *c)
         pmb_child_stop(prom, 5, &st);
     }
     double cpu = pm__children_cpu() - cpu0;
-    cJSON *o = pm__common(c, &t, cpu);
+    cJSON *o = pm__common(c, u, &t, cpu);
     cJSON_AddNumberToObject(o, "completed", c->count);
     cJSON_AddNumberToObject(o, "samples_per_s", appended / t.wall);
     cJSON_AddNumberToObject(o, "series", series);
@@ -564,6 +595,7 @@ static const char *const pm__scale_cols[] = {"test",
                                              "killed",
                                              "peak_rss_kb_per_vm",
                                              "mean_rss_kb_per_vm",
+                                             "own_peak_rss_kb_per_vm",
                                              "cpu_s_per_vm_s",
                                              "fds_per_vm",
                                              "capture_mean",
@@ -572,6 +604,10 @@ static const char *const pm__scale_cols[] = {"test",
                                              "samples_per_s",
                                              "series",
                                              "bytes_on_disk",
+                                             "recording_cpu_s_per_vm_s",
+                                             "recording_setup_cpu_s_per_vm",
+                                             "recording_tick_cpu_s_per_vm_s",
+                                             "recording_cpu_us_per_sample",
                                              "status"};
 #define PM__NCOLS (sizeof pm__scale_cols / sizeof pm__scale_cols[0])
 
@@ -648,6 +684,7 @@ static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *
     }
     char titles[128] = "";
     size_t blocks = 0;
+    int capture = -1;
     for (size_t k = 0; k < sizeof stacks / sizeof stacks[0]; k++) {
         bool any = false;
         for (size_t i = 0; i < rows->n; i++) {
@@ -659,6 +696,8 @@ static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *
             any = true;
         }
         if (any) {
+            if (strcmp(stacks[k], "vmm") == 0)
+                capture = (int)blocks;
             fputs("\n\n", f);
             snprintf(titles + strlen(titles), sizeof titles - strlen(titles), "%s%s",
                      blocks ? " " : "", stacks[k]);
@@ -671,9 +710,61 @@ static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *
     }
     char script[PM_PATH_LEN + 32], vars[3 * PM_PATH_LEN + 256];
     snprintf(script, sizeof script, "%s/vm_scale.gp", opt->templates);
-    snprintf(vars, sizeof vars, "tdir='%s'; data='%s'; out='%s'; titles='%s'; n=%zu",
-             opt->templates, data, out, titles, blocks);
+    snprintf(vars, sizeof vars, "tdir='%s'; data='%s'; out='%s'; titles='%s'; n=%zu; capture=%d",
+             opt->templates, data, out, titles, blocks, capture);
     return pm_gnuplot_draw(opt->gnuplot, script, vars, out, "vm_scale", err, errlen);
+}
+
+static const cJSON *pm__scale_find(const pm__scale_rows *rows, double count, const char *stack)
+{
+    for (size_t i = 0; i < rows->n; i++) {
+        if (pm__num(rows->v[i], "count") == count &&
+            strcmp(cJSON_GetObjectItem(rows->v[i], "stack")->valuestring, stack) == 0)
+            return rows->v[i];
+    }
+    return NULL;
+}
+
+/* Per N with all three stacks: what recording costs per monitored VM and per
+ * sample, rondo's store (its marginal memory, with store minus without, and
+ * the CPU its own threads spent recording) against node-exporter plus
+ * Prometheus (everything they use), and the ratio. */
+static void pm__scale_compare(FILE *f, const pm__scale_rows *rows)
+{
+    bool header = false;
+    for (size_t i = 0; i < rows->n; i++) {
+        const cJSON *vmm = rows->v[i];
+        if (strcmp(cJSON_GetObjectItem(vmm, "stack")->valuestring, "vmm") != 0)
+            continue;
+        double count = pm__num(vmm, "count");
+        const cJSON *bare = pm__scale_find(rows, count, "vmm_nostore");
+        const cJSON *prom = pm__scale_find(rows, count, "prometheus");
+        if (bare == NULL || prom == NULL)
+            continue;
+        if (!header) {
+            fprintf(f, "\n== Recording cost per monitored VM: rondo's store against "
+                       "node-exporter + Prometheus ==\n"
+                       "memory: each process's own peak RSS, with store minus without, "
+                       "against node-exporter + Prometheus / N; CPU: the recording's threads "
+                       "(all of it, and the 1 Hz thread alone) against everything the external "
+                       "stack used\n"
+                       "   N | memory: store / external (ratio) | CPU s per VM-s: store, 1 Hz "
+                       "thread / external (ratios) | CPU per sample: store / external\n");
+            header = true;
+        }
+        double mem =
+            pm__num(vmm, "own_peak_rss_kb_per_vm") - pm__num(bare, "own_peak_rss_kb_per_vm");
+        double ext_mem = pm__num(prom, "own_peak_rss_kb_per_vm");
+        double cpu = pm__num(vmm, "recording_cpu_s_per_vm_s");
+        double tick = pm__num(vmm, "recording_tick_cpu_s_per_vm_s");
+        double ext_cpu = pm__num(prom, "cpu_s_per_vm_s");
+        double ext_per_sample = ext_cpu * count / pm__num(prom, "samples_per_s") * 1e6;
+        fprintf(f,
+                "%4.0f | %6.0f kB / %6.0f kB (1/%.0f) | %.6f, %.6f / %.6f (1/%.0f, 1/%.0f) | "
+                "%.2f us / %.2f us\n",
+                count, mem, ext_mem, ext_mem / mem, cpu, tick, ext_cpu, ext_cpu / cpu,
+                ext_cpu / tick, pm__num(vmm, "recording_cpu_us_per_sample"), ext_per_sample);
+    }
 }
 
 bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errlen)
@@ -741,6 +832,7 @@ bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errle
                     pm__num(r, "cpu_s_per_vm_s"), pm__num(r, "samples_per_s"),
                     pm__num(r, "capture_mean"), pm__num(r, "bytes_on_disk") / 1e6, seed);
         }
+        pm__scale_compare(f, &rows);
         ok = fclose(f) == 0;
         printf("perfmatrix report: %s_scale.csv and the scale table (%zu points)\n", opt->base, n);
     }

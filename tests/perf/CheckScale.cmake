@@ -1,6 +1,8 @@
 # Checks the scale outputs of the newest sweep in OUT: the CSV has a row per
-# stack, every VM completed with every second captured, and the summary has
-# the side-by-side table with the seed's estimate.
+# stack, every VM completed with every second captured, the recording's own
+# CPU is measured, and the summary has the side-by-side tables (the seed's
+# estimate, and the store's cost against the external stack's).
+cmake_policy(SET CMP0007 NEW)
 file(READ "${OUT}/.current_sweep" sweep)
 string(STRIP "${sweep}" sweep)
 file(STRINGS "${OUT}/${sweep}_scale.csv" rows)
@@ -22,4 +24,24 @@ file(READ "${OUT}/${sweep}_summary.txt" summary)
 if(NOT summary MATCHES "== VM scale" OR NOT summary MATCHES "vmm  +\\|    2 \\|         2 \\|.*  1\\.000 ")
   message(FATAL_ERROR "the summary lacks the scale table or full capture:\n${summary}")
 endif()
-message("scale outputs: ${n} lines in the CSV, the table in the summary")
+# The recording's own CPU, measured by each VM on its threads, is in the CSV.
+list(GET rows 0 header)
+string(REPLACE "," ";" header "${header}")
+list(FIND header recording_cpu_s_per_vm_s cpu_col)
+if(cpu_col LESS 0)
+  message(FATAL_ERROR "the scale CSV has no recording_cpu_s_per_vm_s column: ${header}")
+endif()
+foreach(row IN LISTS rows)
+  if(row MATCHES "^[^,]*,vmm,")
+    string(REPLACE "," ";" cells "${row}")
+    list(GET cells ${cpu_col} cpu)
+    if(NOT cpu MATCHES "^[0-9.e+-]+$" OR cpu LESS_EQUAL 0)
+      message(FATAL_ERROR "recording CPU per VM-second is '${cpu}': ${row}")
+    endif()
+  endif()
+endforeach()
+# With the baseline measured too, the side-by-side cost table has a row.
+if(rows MATCHES ",prometheus,2," AND NOT summary MATCHES "== Recording cost per monitored VM[^\n]*\n[^\n]*\n[^\n]*\n   2 \\| ")
+  message(FATAL_ERROR "the summary lacks the recording cost table:\n${summary}")
+endif()
+message("scale outputs: ${n} lines in the CSV, the tables in the summary")

@@ -173,6 +173,10 @@ static void workload_records_every_second(void **state)
         assert_float_equal(sum, num(work_done, phases[i]), 0);
     }
     assert_true(num(s, "start_to_entry_us") > 0);
+    /* The recording's CPU is measured on its threads: some, and no less
+     * than the part spent creating the store. */
+    assert_true(num(s, "recording_setup_cpu_seconds") > 0);
+    assert_true(num(s, "recording_cpu_seconds") >= num(s, "recording_setup_cpu_seconds"));
     cJSON_Delete(s);
 }
 
