@@ -116,6 +116,10 @@ static inline uint32_t rondo__mod(int64_t a, uint32_t rows)
     return (uint32_t)(m < 0 ? m + rows : m);
 }
 
+/* Fills a mapped handle from its header; a writer also re-derives the
+ * consolidation state of its coarse archives (series_write.c). */
+void rondo__series_setup(rondo_series *s);
+
 /* Creates a data file at its final size, every slot empty. */
 /* rondo_series_open_file, optionally without MAP_POPULATE (RONDO_OPEN_LAZY). */
 rondo_status rondo__series_open(rondo_series **out, const char *path, bool writable, bool populate,
