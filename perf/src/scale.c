@@ -97,14 +97,17 @@ static void pm__sample(pm__unit *u, int n, pid_t extra, pm__totals *t)
         if (!pm_proc_read_tree(u[i].pid, &s))
             continue;
         total += s.rss_kb;
-        u[i].peak_kb = s.rss_kb > u[i].peak_kb ? s.rss_kb : u[i].peak_kb;
+        /* VmHWM holds the peak between samples too. */
+        long own = s.hwm_kb > s.rss_kb ? s.hwm_kb : s.rss_kb;
+        u[i].peak_kb = own > u[i].peak_kb ? own : u[i].peak_kb;
         u[i].fds_max = s.fds > u[i].fds_max ? s.fds : u[i].fds_max;
     }
     if (extra > 0) {
         pm_proc_sample s = {0};
         if (pm_proc_read(extra, &s)) {
             total += s.rss_kb;
-            t->extra_peak_kb = s.rss_kb > t->extra_peak_kb ? s.rss_kb : t->extra_peak_kb;
+            long own = s.hwm_kb > s.rss_kb ? s.hwm_kb : s.rss_kb;
+            t->extra_peak_kb = own > t->extra_peak_kb ? own : t->extra_peak_kb;
         }
     }
     t->peak_total_kb = total > t->peak_total_kb ? total : t->peak_total_kb;
@@ -218,11 +221,17 @@ static void pm__tag(const char *name, double v)
                name, v);
 }
 
+static double pm__json_num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
 static cJSON *pm__common(const pm__scale_cfg *c, const pm__unit *u, const pm__totals *t,
                          double cpu_s)
 {
-    /* Each process's own peak, summed: unlike the peak of the sum, it does
-     * not depend on how many of the N overlapped at one instant. */
+    /* Each process's own peak (VmHWM), summed: unlike the peak of the sum,
+     * it does not depend on how many of the N overlapped at one instant. */
     double own = (double)t->extra_peak_kb;
     for (int i = 0; i < c->count; i++)
         own += (double)u[i].peak_kb;
@@ -303,6 +312,7 @@ static int pm__run_vmm(const pm__scale_cfg *c)
     /* The recording's own CPU, as each VM measured it on its threads, and the
      * seconds the VMs lived by their own count. */
     double rec_cpu = 0, rec_setup = 0, rec_tick = 0, vm_seconds = 0;
+    double rec_steady = 0, steady_seconds = 0;
     long worst_gap = 0, fds = 0;
     for (int i = 0; i < c->count; i++) {
         /* The points each VM says it wrote, every series together. */
@@ -325,6 +335,8 @@ static int pm__run_vmm(const pm__scale_cfg *c)
                 rec_cpu += rc->valuedouble;
                 rec_setup += rs->valuedouble;
                 rec_tick += rt->valuedouble;
+                rec_steady += pm__json_num(sum, "recording_steady_cpu_seconds");
+                steady_seconds += pm__json_num(sum, "recording_steady_seconds");
                 vm_seconds += e->valuedouble;
             }
             const cJSON *p;
@@ -371,6 +383,8 @@ static int pm__run_vmm(const pm__scale_cfg *c)
                                 vm_seconds > 0 ? rec_setup / c->count : NAN);
         cJSON_AddNumberToObject(o, "recording_tick_cpu_s_per_vm_s",
                                 vm_seconds > 0 ? rec_tick / vm_seconds : NAN);
+        cJSON_AddNumberToObject(o, "recording_steady_cpu_s_per_vm_s",
+                                steady_seconds > 0 ? rec_steady / steady_seconds : NAN);
         cJSON_AddNumberToObject(o, "recording_cpu_us_per_sample",
                                 points > 0 ? rec_cpu / points * 1e6 : NAN);
     }
@@ -607,6 +621,7 @@ static const char *const pm__scale_cols[] = {"test",
                                              "recording_cpu_s_per_vm_s",
                                              "recording_setup_cpu_s_per_vm",
                                              "recording_tick_cpu_s_per_vm_s",
+                                             "recording_steady_cpu_s_per_vm_s",
                                              "recording_cpu_us_per_sample",
                                              "status"};
 #define PM__NCOLS (sizeof pm__scale_cols / sizeof pm__scale_cols[0])
@@ -742,28 +757,30 @@ static void pm__scale_compare(FILE *f, const pm__scale_rows *rows)
         if (bare == NULL || prom == NULL)
             continue;
         if (!header) {
-            fprintf(f, "\n== Recording cost per monitored VM: rondo's store against "
-                       "node-exporter + Prometheus ==\n"
-                       "memory: each process's own peak RSS, with store minus without, "
-                       "against node-exporter + Prometheus / N; CPU: the recording's threads "
-                       "(all of it, and the 1 Hz thread alone) against everything the external "
-                       "stack used\n"
-                       "   N | memory: store / external (ratio) | CPU s per VM-s: store, 1 Hz "
-                       "thread / external (ratios) | CPU per sample: store / external\n");
+            fprintf(
+                f,
+                "\n== Recording cost per monitored VM: rondo's store against "
+                "node-exporter + Prometheus ==\n"
+                "memory: each process's own peak RSS, with store minus without, "
+                "against node-exporter + Prometheus / N; CPU: the recording's threads "
+                "(all of it, and the 1 Hz thread's steady state) against everything the external "
+                "stack used\n"
+                "   N | memory: store / external (ratio) | CPU s per VM-s: store, steady "
+                "/ external (ratios) | CPU per sample: store / external\n");
             header = true;
         }
         double mem =
             pm__num(vmm, "own_peak_rss_kb_per_vm") - pm__num(bare, "own_peak_rss_kb_per_vm");
         double ext_mem = pm__num(prom, "own_peak_rss_kb_per_vm");
         double cpu = pm__num(vmm, "recording_cpu_s_per_vm_s");
-        double tick = pm__num(vmm, "recording_tick_cpu_s_per_vm_s");
+        double steady = pm__num(vmm, "recording_steady_cpu_s_per_vm_s");
         double ext_cpu = pm__num(prom, "cpu_s_per_vm_s");
         double ext_per_sample = ext_cpu * count / pm__num(prom, "samples_per_s") * 1e6;
         fprintf(f,
                 "%4.0f | %6.0f kB / %6.0f kB (1/%.0f) | %.6f, %.6f / %.6f (1/%.0f, 1/%.0f) | "
                 "%.2f us / %.2f us\n",
-                count, mem, ext_mem, ext_mem / mem, cpu, tick, ext_cpu, ext_cpu / cpu,
-                ext_cpu / tick, pm__num(vmm, "recording_cpu_us_per_sample"), ext_per_sample);
+                count, mem, ext_mem, ext_mem / mem, cpu, steady, ext_cpu, ext_cpu / cpu,
+                ext_cpu / steady, pm__num(vmm, "recording_cpu_us_per_sample"), ext_per_sample);
     }
 }
 
