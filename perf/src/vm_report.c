@@ -194,13 +194,7 @@ static bool pm__plot(const pm_vm_rows *rows, const pm_report_options *opt, const
                      char *err, size_t errlen)
 {
     char plots[PM_PATH_LEN], data[PM_PATH_LEN + 32], out[PM_PATH_LEN + 32];
-    const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
-    snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp);
-    if (strchr(plots, '\'') || strchr(opt->templates, '\'')) {
-        snprintf(err, errlen, "%s: a quote in the path cannot reach gnuplot", plots);
-        return false;
-    }
-    if (!pm_mkdirs(plots, err, errlen))
+    if (!pm_plots_dir(opt, plots, sizeof plots, err, errlen))
         return false;
     snprintf(data, sizeof data, "%s/vm_timeline.dat", plots);
     snprintf(out, sizeof out, "%s/vm_lifecycle", plots);

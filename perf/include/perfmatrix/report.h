@@ -92,13 +92,19 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
 /* Reads every point file (kind "point") of a sweep directory. */
 bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errlen);
 
-/* Draws the three plots of one plan's series into plots_dir (PNG and SVG)
- * and prints a <CTestMeasurementFile> tag per PNG. */
 /* Runs `gnuplot -e vars script` (60 s at most) and prints the
  * <CTestMeasurementFile> tag of out.png under name. */
 bool pm_gnuplot_draw(const char *gnuplot, const char *script, const char *vars, const char *out,
                      const char *name, char *err, size_t errlen);
 
+/* Creates the report's plots directory, <out_dir>/plots_<ts> where ts is the
+ * base without its "sweep_", into out. Fails when the path is too long or
+ * holds a quote (the gnuplot scripts take it inside quotes), or when the
+ * templates' path does. */
+bool pm_plots_dir(const pm_report_options *opt, char *out, size_t len, char *err, size_t errlen);
+
+/* Draws the three plots of one plan's series into plots_dir (PNG and SVG)
+ * and prints a <CTestMeasurementFile> tag per PNG. */
 bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, const char *suffix,
                   const char *gnuplot, const char *templates, char *err, size_t errlen);
 
