@@ -51,8 +51,7 @@ static const char *pm__opt_name(const struct option *opts, int c)
 
 /* Parses the value of option c as an integer in [min, max]; on failure
  * prints one line naming the option, the value and the range. */
-bool pm__int_opt(const char *cmd, const struct option *opts, int c, int min, int max,
-                        int *out)
+bool pm__int_opt(const char *cmd, const struct option *opts, int c, int min, int max, int *out)
 {
     if (pm_parse_int(optarg, min, max, out))
         return true;
@@ -61,8 +60,8 @@ bool pm__int_opt(const char *cmd, const struct option *opts, int c, int min, int
     return false;
 }
 
-bool pm__double_opt(const char *cmd, const struct option *opts, int c, double min,
-                           double max, double *out)
+bool pm__double_opt(const char *cmd, const struct option *opts, int c, double min, double max,
+                    double *out)
 {
     if (pm_parse_double(optarg, min, max, out))
         return true;
@@ -74,7 +73,7 @@ bool pm__double_opt(const char *cmd, const struct option *opts, int c, double mi
 /* A text value that must fit its field whole (a cut plan name would merge
  * points that differ). */
 bool pm__text_opt(const char *cmd, const struct option *opts, int c, size_t max_len,
-                         const char **out)
+                  const char **out)
 {
     size_t len = strlen(optarg);
     if (len > 0 && len <= max_len) {

@@ -13,11 +13,11 @@ int pm__cmd_scale(int argc, char **argv)
         {"output-dir", required_argument, NULL, 'o'},   {"test", required_argument, NULL, 't'},
         {"exporter", required_argument, NULL, 'e'},     {NULL, 0, NULL, 0}};
     pm_scale_config c = {.kind = "vmm",
-                       .count = 10,
-                       .workload = 15,
-                       .grace = 30,
-                       .test = "scale",
-                       .exporter = "prometheus-node-exporter"};
+                         .count = 10,
+                         .workload = 15,
+                         .grace = 30,
+                         .test = "scale",
+                         .exporter = "prometheus-node-exporter"};
     pmb_error err = {0};
     int ch;
     while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -26,7 +26,8 @@ int pm__cmd_scale(int argc, char **argv)
         case 'k':
             if (strcmp(optarg, "vmm") && strcmp(optarg, "vmm_nostore") &&
                 strcmp(optarg, "prometheus"))
-                return pm__usage("scale", "--kind must be vmm, vmm_nostore or prometheus, not", optarg);
+                return pm__usage("scale", "--kind must be vmm, vmm_nostore or prometheus, not",
+                                 optarg);
             c.kind = optarg;
             break;
         case 'n':

@@ -13,9 +13,8 @@ static int pm__service_start(int argc, char **argv)
                                          {"ready-timeout-sec", required_argument, NULL, 'r'},
                                          {"port", required_argument, NULL, 'P'},
                                          {NULL, 0, NULL, 0}};
-    pm_service_options opt = {.probe = {PM_SERVICE_PROBE_TCP, NULL},
-                              .lifetime_sec = 3600,
-                              .ready_timeout_sec = 30};
+    pm_service_options opt = {
+        .probe = {PM_SERVICE_PROBE_TCP, NULL}, .lifetime_sec = 3600, .ready_timeout_sec = 30};
     pmb_error err = {0};
     int c;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {

@@ -1,7 +1,7 @@
 #include "cmd.h"
 
-#include "perfmatrix/sweep.h"
 #include "perfmatrix/record.h"
+#include "perfmatrix/sweep.h"
 
 #include <stdio.h>
 
