@@ -352,28 +352,12 @@ static int pm__run_vmm(const pm_scale_config *c)
     return rc != PM_EXIT_OK ? rc : completed == c->count ? PM_EXIT_OK : PM_EXIT_FAILED;
 }
 
-/* GET path from 127.0.0.1:port; the body (at most len - 1 bytes) in buf. */
+/* GET path from 127.0.0.1:port; the answer (at most len - 1 bytes) in buf. */
 static bool pm__http_get(int port, const char *path, char *buf, size_t len)
 {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return false;
-    struct timeval tv = {.tv_sec = 3};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-    size_t used = 0;
-    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0 && write(s, req, (size_t)n) == n) {
-        ssize_t r;
-        while (used < len - 1 && (r = read(s, buf + used, len - 1 - used)) > 0)
-            used += (size_t)r;
-    }
-    close(s);
-    buf[used] = '\0';
-    return used > 0;
+    snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    return pmb_loopback_exchange(port, req, buf, len, 3, true) > 0;
 }
 
 /* The sum of a metric's samples in the text format, whatever their labels
@@ -555,16 +539,10 @@ static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *
                            size_t errlen)
 {
     static const char *const stacks[] = {"vmm", "vmm_nostore", "prometheus"};
-    char plots[PM_PATH_LEN], data[PM_PATH_LEN + 32], out[PM_PATH_LEN + 32];
-    if (!pm_plots_dir(opt, plots, sizeof plots, err, errlen))
+    char data[PM_PLOT_PATH_LEN], out[PM_PLOT_PATH_LEN];
+    FILE *f = pm_plot_data_open(opt, "vm_scale.dat", "vm_scale", data, out, err, errlen);
+    if (f == NULL)
         return false;
-    snprintf(data, sizeof data, "%s/vm_scale.dat", plots);
-    snprintf(out, sizeof out, "%s/vm_scale", plots);
-    FILE *f = fopen(data, "w");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", data, strerror(errno));
-        return false;
-    }
     char titles[128] = "";
     size_t blocks = 0;
     for (size_t k = 0; k < sizeof stacks / sizeof stacks[0]; k++) {

@@ -76,29 +76,6 @@ bool pm_service_probe_parse(const char *text, pm_service_probe *probe)
     return true;
 }
 
-/* Sends request and reads the first bytes of the answer, one second at most. */
-static bool pm__exchange(int port, const char *request, char *reply, size_t len)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return false;
-    struct timeval tv = {.tv_sec = 1};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    size_t rlen = strlen(request);
-    bool ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-              write(s, request, rlen) == (ssize_t)rlen;
-    ssize_t n = ok ? read(s, reply, len - 1) : -1;
-    close(s);
-    if (n <= 0)
-        return false;
-    reply[n] = '\0';
-    return true;
-}
-
 static bool pm__probe_ready(const pm_service_probe *probe, int port)
 {
     char reply[64], request[512];
@@ -106,12 +83,12 @@ static bool pm__probe_ready(const pm_service_probe *probe, int port)
     case PM_SERVICE_PROBE_TCP:
         return pmb_loopback_port_open(port);
     case PM_SERVICE_PROBE_REDIS:
-        return pm__exchange(port, "PING\r\n", reply, sizeof reply) &&
+        return pmb_loopback_exchange(port, "PING\r\n", reply, sizeof reply, 1, false) > 0 &&
                strncmp(reply, "+PONG", 5) == 0;
     case PM_SERVICE_PROBE_HTTP:
         snprintf(request, sizeof request, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
                  probe->http_path);
-        return pm__exchange(port, request, reply, sizeof reply) &&
+        return pmb_loopback_exchange(port, request, reply, sizeof reply, 1, false) > 0 &&
                (strncmp(reply, "HTTP/1.0 200", 12) == 0 || strncmp(reply, "HTTP/1.1 200", 12) == 0);
     }
     return false;

@@ -193,16 +193,10 @@ static size_t pm__write_plot_data(const pm_vm_rows *rows, const char *sweep_dir,
 static bool pm__plot(const pm_vm_rows *rows, const pm_report_options *opt, const char *sweep_dir,
                      char *err, size_t errlen)
 {
-    char plots[PM_PATH_LEN], data[PM_PATH_LEN + 32], out[PM_PATH_LEN + 32];
-    if (!pm_plots_dir(opt, plots, sizeof plots, err, errlen))
+    char data[PM_PLOT_PATH_LEN], out[PM_PLOT_PATH_LEN];
+    FILE *f = pm_plot_data_open(opt, "vm_timeline.dat", "vm_lifecycle", data, out, err, errlen);
+    if (f == NULL)
         return false;
-    snprintf(data, sizeof data, "%s/vm_timeline.dat", plots);
-    snprintf(out, sizeof out, "%s/vm_lifecycle", plots);
-    FILE *f = fopen(data, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", data, strerror(errno));
-        return false;
-    }
     char titles[4096];
     size_t n = pm__write_plot_data(rows, sweep_dir, f, titles, sizeof titles);
     if (fclose(f) != 0) {

@@ -5,6 +5,7 @@
 
 #include "perfmatrix/analysis.h"
 #include "perfmatrix/record.h"
+#include "perfmatrix/sweep.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -102,6 +103,15 @@ bool pm_gnuplot_draw(const char *gnuplot, const char *script, const char *vars, 
  * holds a quote (the gnuplot scripts take it inside quotes), or when the
  * templates' path does. */
 bool pm_plots_dir(const pm_report_options *opt, char *out, size_t len, char *err, size_t errlen);
+
+/* Opens <plots>/<data_name> (in the directory pm_plots_dir creates) for a
+ * plot's data, and names the plot <plots>/<plot_name>, without extension,
+ * in out. Both buffers hold PM_PLOT_PATH_LEN bytes. NULL with err when the
+ * directory or the file cannot be made. */
+#define PM_PLOT_PATH_LEN (PM_PATH_LEN + 64)
+FILE *pm_plot_data_open(const pm_report_options *opt, const char *data_name, const char *plot_name,
+                        char data[PM_PLOT_PATH_LEN], char out[PM_PLOT_PATH_LEN], char *err,
+                        size_t errlen);
 
 /* Draws the three plots of one plan's series into plots_dir (PNG and SVG)
  * and prints a <CTestMeasurementFile> tag per PNG. */
