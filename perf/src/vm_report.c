@@ -63,8 +63,9 @@ static const char *pm__fig(double v, int decimals, const char *unit, char *buf, 
     return buf;
 }
 
-static bool pm__has_test(const pm_vm_rows *rows, const char *name)
+static bool pm__has_test(const void *ctx, const char *name)
 {
+    const pm_vm_rows *rows = ctx;
     for (size_t i = 0; i < rows->n; i++)
         if (strcmp(rows->v[i].test, name) == 0)
             return true;
@@ -102,22 +103,7 @@ size_t pm_vm_summary_write(FILE *f, const pm_vm_rows *rows, const char *vm_manif
     if (rows->n == 0)
         fprintf(f, "(no VM run recorded)\n");
     fprintf(f, "\nMissing or failed VM points:\n");
-    size_t missing = 0;
-    char err[PM_ERR_LEN];
-    char *text = vm_manifest ? pm_read_file(vm_manifest, err, sizeof err) : NULL;
-    char *save = NULL;
-    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
-         line = strtok_r(NULL, "\n", &save)) {
-        line[strcspn(line, "\t ")] = '\0';
-        if (*line == '\0' || *line == '#' || pm__has_test(rows, line))
-            continue;
-        fprintf(f,
-                "  %s: no result (not run in this sweep, or killed by CTest's TIMEOUT before it "
-                "could record)\n",
-                line);
-        missing++;
-    }
-    free(text);
+    size_t missing = pm_manifest_missing(f, vm_manifest, pm__has_test, rows, false);
     for (size_t i = 0; i < rows->n; i++) {
         const pm_vm_row *r = &rows->v[i];
         if (strcmp(r->status, "ok") != 0) {

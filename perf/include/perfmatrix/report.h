@@ -82,6 +82,16 @@ size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us);
 /* The knee, operating point, headroom and USL lines of one series. */
 void pm_knee_analysis_write(FILE *f, const pm_series *s, double slo_p99_us);
 
+/* Says whether the rows in ctx hold a result for the test name. */
+typedef bool (*pm_has_result)(const void *ctx, const char *name);
+
+/* Writes one line to f per test a manifest (one test name a line; blank
+ * lines and # comments skipped) names that has_result does not find, and
+ * returns how many. An unreadable manifest is said in one line when
+ * say_unreadable is set, and otherwise means no expected points. */
+size_t pm_manifest_missing(FILE *f, const char *manifest, pm_has_result has_result, const void *ctx,
+                           bool say_unreadable);
+
 /* Writes a line per expected point of the manifest that has no row, per
  * recorded row that is not ok (invalid, failed, ...) with the reason, and
  * per input noted as unreadable. Returns how many. */
