@@ -17,13 +17,10 @@
 # <status>ERROR</status>, so the server's answer is read back and checked.
 cmake_minimum_required(VERSION 3.25)
 
+include(${CMAKE_CURRENT_LIST_DIR}/Defaults.cmake)
 get_filename_component(_repo "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
-if(NOT DASHBOARD_SOURCE_DIR)
-  set(DASHBOARD_SOURCE_DIR "${_repo}")
-endif()
-if(NOT DASHBOARD_MODEL)
-  set(DASHBOARD_MODEL Experimental)
-endif()
+pm_default(DASHBOARD_SOURCE_DIR "${_repo}")
+pm_default(DASHBOARD_MODEL Experimental)
 
 # Reads a field of a preset, following `inherits` (one parent per level is
 # all CTestPresets.json uses).
@@ -55,9 +52,7 @@ endfunction()
 set(_presets "${DASHBOARD_SOURCE_DIR}/CTestPresets.json")
 if(DASHBOARD_SOURCE_DIR STREQUAL _repo AND EXISTS "${_presets}")
   file(READ "${_presets}" _json)
-  if(NOT DASHBOARD_BINARY_DIR)
-    set(DASHBOARD_BINARY_DIR "${_repo}/build/dashboard")
-  endif()
+  pm_default(DASHBOARD_BINARY_DIR "${_repo}/build/dashboard")
   if(NOT DASHBOARD_TEST_LABEL)
     _dashboard_preset_field("${_json}" testPresets dashboard DASHBOARD_TEST_LABEL
       filter include label)
@@ -90,9 +85,7 @@ endif()
 if(NOT DASHBOARD_BINARY_DIR)
   message(FATAL_ERROR "Dashboard: set DASHBOARD_BINARY_DIR for ${DASHBOARD_SOURCE_DIR}")
 endif()
-if(NOT DASHBOARD_TEST_LABEL)
-  set(DASHBOARD_TEST_LABEL "^perf$")
-endif()
+pm_default(DASHBOARD_TEST_LABEL "^perf$")
 
 set(CTEST_SOURCE_DIRECTORY "${DASHBOARD_SOURCE_DIR}")
 set(CTEST_BINARY_DIRECTORY "${DASHBOARD_BINARY_DIR}")
@@ -108,9 +101,7 @@ if(NOT _vcpus)
   cmake_host_system_information(RESULT _vcpus QUERY NUMBER_OF_LOGICAL_CORES)
 endif()
 set(CTEST_BUILD_NAME "${CMAKE_HOST_SYSTEM_NAME}-perf-vcpus${_vcpus}")
-if(NOT CTEST_PROJECT_NAME)
-  set(CTEST_PROJECT_NAME perfmatrix)
-endif()
+pm_default(CTEST_PROJECT_NAME perfmatrix)
 
 # The URL is resolved after ctest_start, which reads CTestConfig.cmake.
 ctest_start(${DASHBOARD_MODEL})

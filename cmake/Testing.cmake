@@ -2,6 +2,8 @@
 # its kind (unit, cli, integration, fuzz, lint) and one for its component,
 # so `ctest -L unit` or `ctest -L store` select by eye.
 
+include(${CMAKE_CURRENT_LIST_DIR}/Defaults.cmake)
+
 set(PM_RUN_CHECK_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/RunCheck.cmake")
 
 # pm_add_unit_test(<component> <name> SOURCES <src...> [LIBRARIES <lib...>]
@@ -11,9 +13,7 @@ set(PM_RUN_CHECK_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/RunCheck.cmake")
 # `unit.<component>.<name>` with the labels `unit;<component>`.
 function(pm_add_unit_test component name)
   cmake_parse_arguments(PARSE_ARGV 2 arg "" "TIMEOUT" "SOURCES;LIBRARIES;LABELS")
-  if(NOT arg_TIMEOUT)
-    set(arg_TIMEOUT 60)
-  endif()
+  pm_default(arg_TIMEOUT 60)
   set(target test_${component}_${name})
   add_executable(${target} ${arg_SOURCES})
   target_link_libraries(${target} PRIVATE ${arg_LIBRARIES} PkgConfig::CMOCKA)
@@ -37,15 +37,9 @@ function(pm_add_cli_test name)
   cmake_parse_arguments(PARSE_ARGV 1 arg ""
     "EXIT_CODE;STDIN_FILE;STDIN;TIMEOUT;WORKING_DIRECTORY"
     "COMMAND;STDOUT;STDERR;NOT_STDOUT;LABELS;FIXTURES_REQUIRED;ENVIRONMENT")
-  if(NOT DEFINED arg_EXIT_CODE)
-    set(arg_EXIT_CODE 0)
-  endif()
-  if(NOT arg_TIMEOUT)
-    set(arg_TIMEOUT 60)
-  endif()
-  if(NOT arg_WORKING_DIRECTORY)
-    set(arg_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
-  endif()
+  pm_default(arg_EXIT_CODE 0)
+  pm_default(arg_TIMEOUT 60)
+  pm_default(arg_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
   # Lists travel to the script joined by @@, which no argument here contains.
   string(REPLACE ";" "@@" cmd "${arg_COMMAND}")
   string(REPLACE ";" "@@" out "${arg_STDOUT}")

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static struct sockaddr_in pmb__loopback(int port)
@@ -40,4 +42,32 @@ bool pmb_loopback_port_open(int port)
     bool open = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
     close(s);
     return open;
+}
+
+size_t pmb_loopback_exchange(int port, const char *request, char *reply, size_t len,
+                             double timeout_sec, bool whole)
+{
+    reply[0] = '\0';
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return 0;
+    struct timeval tv = {.tv_sec = (time_t)timeout_sec,
+                         .tv_usec =
+                             (suseconds_t)((timeout_sec - (double)(time_t)timeout_sec) * 1e6)};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = pmb__loopback(port);
+    size_t rlen = strlen(request), used = 0;
+    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        write(s, request, rlen) == (ssize_t)rlen) {
+        ssize_t n;
+        while (used < len - 1 && (n = read(s, reply + used, len - 1 - used)) > 0) {
+            used += (size_t)n;
+            if (!whole)
+                break;
+        }
+    }
+    close(s);
+    reply[used] = '\0';
+    return used;
 }

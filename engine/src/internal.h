@@ -3,6 +3,7 @@
 #ifndef RANKD_INTERNAL_H
 #define RANKD_INTERNAL_H
 
+#include "pmbase/error.h"
 #include "rankd/rankd.h"
 
 #include <cjson/cJSON.h>
@@ -27,10 +28,19 @@ uint64_t rankd__mix(uint64_t x);
 int rankd__json_parse(const char *text, size_t len, const char *name, cJSON **out,
                       rankd_error *err);
 
-/* Reads a whole file; the error names the path. */
+/* The largest plan file read: far above any real plan, and small enough
+ * that a wrong path (a log, a device) fails at once instead of filling
+ * memory. */
+#define RANKD__FILE_MAX (64u << 20)
+
+/* Carries a pmbase failure into err (PMB_EINPUT becomes RANKD_EINPUT, any
+ * other failure RANKD_ERUNTIME) and returns the rankd status. */
+int rankd__status(int pmb_status, const pmb_error *from, rankd_error *err);
+
+/* Reads a whole regular file; the error names the path. */
 int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *err);
 
-/* Splits "host:port"; the error names the flag. */
+/* Splits a Redis server's "host:port"; the error names the address. */
 int rankd__parse_addr(const char *addr, char *host, size_t host_len, int *port, rankd_error *err);
 
 /* The feature value seeded for an id, and the key it lives under. */

@@ -4,6 +4,8 @@
  * error names the input, the line and, for a duplicate, the key. */
 #include "internal.h"
 
+#include "pmbase/alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,18 +26,15 @@ static int key_ref_compare(const void *pa, const void *pb)
 /* Walks v in document order, numbering keys in *next. Finds the first
  * object (in that order) holding a key twice and returns the number of the
  * key's second occurrence in *dup (UINT64_MAX when none). Sorting each
- * object's keys keeps this O(n log n) however wide an object is. Returns
- * -1 when out of memory. */
-static int find_duplicate(const cJSON *v, uint64_t *next, uint64_t *dup, const char **name)
+ * object's keys keeps this O(n log n) however wide an object is. */
+static void find_duplicate(const cJSON *v, uint64_t *next, uint64_t *dup, const char **name)
 {
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
-        return 0;
+        return;
     size_t n = 0;
     const cJSON *child;
     cJSON_ArrayForEach(child, v) n++;
-    key_ref *refs = NULL;
-    if (cJSON_IsObject(v) && n > 1 && (refs = malloc(n * sizeof *refs)) == NULL)
-        return -1;
+    key_ref *refs = cJSON_IsObject(v) && n > 1 ? pmb_reallocarray(NULL, n, sizeof *refs) : NULL;
     size_t i = 0;
     cJSON_ArrayForEach(child, v)
     {
@@ -44,9 +43,10 @@ static int find_duplicate(const cJSON *v, uint64_t *next, uint64_t *dup, const c
                 refs[i++] = (key_ref){child->string, *next};
             (*next)++;
         }
-        if (find_duplicate(child, next, dup, name) != 0 || *dup != UINT64_MAX) {
+        find_duplicate(child, next, dup, name);
+        if (*dup != UINT64_MAX) {
             free(refs);
-            return *dup != UINT64_MAX ? 0 : -1;
+            return;
         }
     }
     if (refs != NULL) {
@@ -59,7 +59,6 @@ static int find_duplicate(const cJSON *v, uint64_t *next, uint64_t *dup, const c
         }
         free(refs);
     }
-    return 0;
 }
 
 static unsigned line_at(const char *text, size_t pos)
@@ -117,10 +116,7 @@ int rankd__json_parse(const char *text, size_t len, const char *name, cJSON **ou
     }
     uint64_t next = 0, dup = UINT64_MAX;
     const char *key = NULL;
-    if (find_duplicate(root, &next, &dup, &key) != 0) {
-        cJSON_Delete(root);
-        return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", name);
-    }
+    find_duplicate(root, &next, &dup, &key);
     if (dup != UINT64_MAX) {
         int rc = rankd_error_set(err, RANKD_EINPUT, "%s: line %u: duplicate key '%s'", name,
                                  key_line(text, len, dup), key);

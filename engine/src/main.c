@@ -1,6 +1,7 @@
 /* rankd: runs a ranking plan once (request on stdin, response on stdout)
  * or benchmarks it. Exit codes: 0 ok, 1 runtime failure, 2 bad input,
  * 3 the bench ran but some requests failed. */
+#include "pmbase/alloc.h"
 #include "pmbase/version.h"
 #include "rankd/bench.h"
 #include "rankd/options.h"
@@ -52,10 +53,10 @@ static int print_bench(const rankd_options *o, const rankd_bench_config *cfg,
         rankd_bench_print_text(stdout, cfg, r, pmb_git_sha());
     } else {
         cJSON *j = rankd_bench_json(cfg, r, pmb_git_sha());
-        char *text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+        char *text = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
         if (text == NULL)
-            return fail(RANKD_ERUNTIME, "out of memory printing the bench result");
+            pmb_oom("the bench result as text");
         puts(text);
         free(text);
     }
@@ -103,6 +104,9 @@ static int run_once(const rankd_options *o, const rankd_plan *plan, uint64_t use
 
 int main(int argc, char **argv)
 {
+    /* cJSON's allocations follow the pmbase policy too, so a result object
+     * never silently lacks a field when memory runs out. */
+    cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = pmb_malloc, .free_fn = free});
     rankd_options o;
     rankd_error err;
     rankd_plan *plan = NULL;

@@ -1,8 +1,9 @@
 /* Command-line parsing for rankd. */
 #include "rankd/options.h"
 
-#include <errno.h>
-#include <math.h>
+#include "internal.h"
+#include "pmbase/number.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,30 +44,24 @@ const char *rankd_usage(void)
     return usage;
 }
 
-static int parse_u64(const char *flag, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+/* Flag values are parsed by pmbase's strict parsers, so every program of the
+ * project refuses the same malformed numbers with the same words. */
+static int parse_u64(const char *flag, const char *text, int64_t min, int64_t max, uint64_t *out,
                      rankd_error *err)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (text[0] == '-' || text[0] == '\0' || errno != 0 || *end != '\0' || v < min || v > max)
-        return rankd_error_set(err, RANKD_EINPUT, "%s: '%s' is not an integer in [%llu, %llu]",
-                               flag, text, (unsigned long long)min, (unsigned long long)max);
-    *out = v;
-    return RANKD_OK;
+    pmb_error e;
+    int64_t v;
+    int rc = rankd__status(pmb_parse_i64(flag, text, min, max, &v, &e), &e, err);
+    if (rc == RANKD_OK)
+        *out = (uint64_t)v;
+    return rc;
 }
 
 static int parse_double(const char *flag, const char *text, double min, double max, double *out,
                         rankd_error *err)
 {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (text[0] == '\0' || errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max)
-        return rankd_error_set(err, RANKD_EINPUT, "%s: '%s' is not a number in [%g, %g]", flag,
-                               text, min, max);
-    *out = v;
-    return RANKD_OK;
+    pmb_error e;
+    return rankd__status(pmb_parse_double(flag, text, min, max, out, &e), &e, err);
 }
 
 int rankd_options_parse(int argc, char **argv, rankd_options *o, rankd_error *err)
@@ -125,11 +120,11 @@ int rankd_options_parse(int argc, char **argv, rankd_options *o, rankd_error *er
         } else if (strcmp(flag, "--redis") == 0) {
             o->redis = value;
         } else if (strcmp(flag, "--bench") == 0) {
-            rc = parse_u64(flag, value, 1, 1000000000000ull, &o->bench, err);
+            rc = parse_u64(flag, value, 1, 1000000000000ll, &o->bench, err);
         } else if (strcmp(flag, "--duration_sec") == 0) {
             rc = parse_double(flag, value, 0.001, 86400, &o->duration_sec, err);
         } else if (strcmp(flag, "--warmup_iters") == 0) {
-            rc = parse_u64(flag, value, 0, 1000000000000ull, &o->warmup_iters, err);
+            rc = parse_u64(flag, value, 0, 1000000000000ll, &o->warmup_iters, err);
         } else if (strcmp(flag, "--concurrency") == 0) {
             rc = parse_u64(flag, value, 1, 100000, &u, err);
             o->concurrency = (uint32_t)u;

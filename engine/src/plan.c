@@ -2,11 +2,12 @@
  * capacity of every node's output, and the layout of a request's buffer. */
 #include "internal.h"
 
+#include "pmbase/alloc.h"
+
 #include <cjson/cJSON.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -207,10 +208,7 @@ static int node_params(const char *path, rankd_node *node, const cJSON *params, 
         node->p.filter.min_score = num[0];
         break;
     case RANKD_OP_REGEX_FILTER: {
-        node->p.regex.pattern = strdup(str[0]);
-        if (node->p.regex.pattern == NULL)
-            return rankd_error_set(err, RANKD_ERUNTIME, "%s: node '%s': out of memory", path,
-                                   node->id);
+        node->p.regex.pattern = pmb_strdup(str[0]);
         node->p.regex.invert = given[1] && num[1] != 0;
         int code;
         PCRE2_SIZE offset;
@@ -240,10 +238,7 @@ static int node_params(const char *path, rankd_node *node, const cJSON *params, 
         node->p.sleep.ns = (uint64_t)llround(num[0] * 1e6);
         break;
     case RANKD_OP_REDIS_FETCH:
-        node->p.redis.key_prefix = strdup(given[0] ? str[0] : "feat:");
-        if (node->p.redis.key_prefix == NULL)
-            return rankd_error_set(err, RANKD_ERUNTIME, "%s: node '%s': out of memory", path,
-                                   node->id);
+        node->p.redis.key_prefix = pmb_strdup(given[0] ? str[0] : "feat:");
         node->p.redis.timeout_ns = (uint64_t)llround((given[1] ? num[1] : 100.0) * 1e6);
         break;
     case RANKD_OP_CONCAT:
@@ -265,9 +260,7 @@ static int node_parse(const char *path, uint32_t index, const cJSON *obj, rankd_
         return rankd_error_set(err, RANKD_EINPUT,
                                "%s: nodes[%u]: field 'id': must be a non-empty string", path,
                                index);
-    node->id = strdup(id->valuestring);
-    if (node->id == NULL)
-        return rankd_error_set(err, RANKD_ERUNTIME, "%s: nodes[%u]: out of memory", path, index);
+    node->id = pmb_strdup(id->valuestring);
 
     const cJSON *f;
     cJSON_ArrayForEach(f, obj)
@@ -323,10 +316,7 @@ static int plan_link(const char *path, rankd_plan *plan, const cJSON *const *obj
                 "%s: node '%s': field 'inputs': op '%s' takes %u input%s, got %u", path, node->id,
                 rankd_op_name(node->op), spec->max_inputs, spec->max_inputs == 1 ? "" : "s", n);
         }
-        node->inputs = calloc(n ? n : 1, sizeof *node->inputs);
-        if (node->inputs == NULL)
-            return rankd_error_set(err, RANKD_ERUNTIME, "%s: node '%s': out of memory", path,
-                                   node->id);
+        node->inputs = pmb_calloc(n ? n : 1, sizeof *node->inputs);
         node->n_inputs = n;
         uint32_t k = 0;
         const cJSON *in;
@@ -348,9 +338,7 @@ static int plan_link(const char *path, rankd_plan *plan, const cJSON *const *obj
     }
     for (uint32_t i = 0; i < plan->n_nodes; i++) {
         plan->nodes[i].succ =
-            calloc(plan->nodes[i].n_succ ? plan->nodes[i].n_succ : 1, sizeof(uint32_t));
-        if (plan->nodes[i].succ == NULL)
-            return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
+            pmb_calloc(plan->nodes[i].n_succ ? plan->nodes[i].n_succ : 1, sizeof(uint32_t));
         plan->nodes[i].n_succ = 0;
     }
     for (uint32_t i = 0; i < plan->n_nodes; i++) {
@@ -449,14 +437,10 @@ static int plan_cycle_error(const char *path, const rankd_plan *plan, const uint
 static int plan_order(const char *path, rankd_plan *plan, rankd_error *err)
 {
     uint32_t n = plan->n_nodes;
-    uint32_t *indeg = calloc(n, sizeof *indeg);
-    plan->topo = calloc(n, sizeof *plan->topo);
-    plan->roots = calloc(n, sizeof *plan->roots);
+    uint32_t *indeg = pmb_calloc(n, sizeof *indeg);
+    plan->topo = pmb_calloc(n, sizeof *plan->topo);
+    plan->roots = pmb_calloc(n, sizeof *plan->roots);
     uint32_t head = 0, tail = 0;
-    if (indeg == NULL || plan->topo == NULL || plan->roots == NULL) {
-        free(indeg);
-        return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
-    }
     for (uint32_t i = 0; i < n; i++) {
         indeg[i] = plan->nodes[i].n_inputs;
         if (indeg[i] == 0) {
@@ -516,10 +500,8 @@ static uint32_t next_pow2(uint32_t v)
  * critical path of sleeps. Runs in topological order. */
 static int plan_layout(const char *path, rankd_plan *plan, rankd_error *err)
 {
-    uint64_t *sleep_path = calloc(plan->n_nodes, sizeof *sleep_path);
+    uint64_t *sleep_path = pmb_calloc(plan->n_nodes, sizeof *sleep_path);
     uint64_t total = 0;
-    if (sleep_path == NULL)
-        return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
     size_t offset = 0;
     for (uint32_t t = 0; t < plan->n_nodes; t++) {
         rankd_node *node = &plan->nodes[plan->topo[t]];
@@ -612,14 +594,11 @@ int rankd_plan_parse(const char *json, size_t len, const char *path, rankd_plan 
                      rankd_error *err)
 {
     int rc = RANKD_EINPUT;
-    rankd_plan *plan = calloc(1, sizeof *plan);
+    rankd_plan *plan = pmb_calloc(1, sizeof *plan);
     cJSON *root = NULL;
     const cJSON **objs = NULL;
     *out = NULL;
-    if (plan == NULL || (plan->path = strdup(path)) == NULL) {
-        rc = rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
-        goto fail;
-    }
+    plan->path = pmb_strdup(path);
     rc = rankd__json_parse(json, len, path, &root, err);
     if (rc != RANKD_OK)
         goto fail;
@@ -651,14 +630,10 @@ int rankd_plan_parse(const char *json, size_t len, const char *path, rankd_plan 
     plan->id_slots = 1;
     while (plan->id_slots < 2 * plan->n_nodes + 2)
         plan->id_slots <<= 1;
-    plan->name = strdup(name->valuestring);
-    plan->nodes = calloc(plan->n_nodes, sizeof *plan->nodes);
-    plan->id_index = calloc(plan->id_slots, sizeof *plan->id_index);
-    objs = calloc(plan->n_nodes, sizeof *objs);
-    if (plan->name == NULL || plan->nodes == NULL || plan->id_index == NULL || objs == NULL) {
-        rc = rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", path);
-        goto fail;
-    }
+    plan->name = pmb_strdup(name->valuestring);
+    plan->nodes = pmb_calloc(plan->n_nodes, sizeof *plan->nodes);
+    plan->id_index = pmb_calloc(plan->id_slots, sizeof *plan->id_index);
+    objs = pmb_calloc(plan->n_nodes, sizeof *objs);
     uint32_t i = 0;
     const cJSON *obj;
     cJSON_ArrayForEach(obj, nodes)
@@ -709,12 +684,12 @@ int rankd_plan_load_named(const char *dir, const char *name, rankd_plan **out, r
     *out = NULL;
     if (name[0] == '\0' || strchr(name, '/') != NULL)
         return rankd_error_set(err, RANKD_EINPUT,
-                               "--plan_name: '%s' is not a plan name (a file name without "
-                               "'.json' in --plan_dir)",
+                               "plan name '%s': expected the name of a plan file without its "
+                               "directory and '.json'",
                                name);
     int n = snprintf(path, sizeof path, "%s/%s.json", dir, name);
     if (n < 0 || (size_t)n >= sizeof path)
-        return rankd_error_set(err, RANKD_EINPUT, "--plan_dir: path too long");
+        return rankd_error_set(err, RANKD_EINPUT, "plan directory '%.200s...': path too long", dir);
     return rankd_plan_load(path, out, err);
 }
 

@@ -4,6 +4,8 @@
  * can hold the contract. */
 #include "rankd/bench.h"
 
+#include "pmbase/alloc.h"
+
 #include <cjson/cJSON.h>
 
 #include <math.h>
@@ -15,7 +17,7 @@ cJSON *rankd_bench_json(const rankd_bench_config *cfg, const rankd_bench_result 
     const rankd_plan *plan = cfg->plan;
     cJSON *j = cJSON_CreateObject();
     if (j == NULL)
-        return NULL;
+        pmb_oom("the bench result");
     cJSON_AddStringToObject(j, "plan", plan->name);
     cJSON_AddNumberToObject(j, "async", cfg->async ? 1 : 0);
     cJSON_AddStringToObject(j, "mode", cfg->rate > 0 ? "open" : "closed");

@@ -1,10 +1,11 @@
 /* Small helpers: error messages, files, clocks, hashing, addresses. */
 #include "internal.h"
 
-#include <errno.h>
+#include "pmbase/file.h"
+#include "pmbase/number.h"
+
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,58 +37,40 @@ uint64_t rankd__mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+int rankd__status(int pmb_status, const pmb_error *from, rankd_error *err)
+{
+    if (pmb_status == PMB_OK)
+        return RANKD_OK;
+    return rankd_error_set(err, pmb_status == PMB_EINPUT ? RANKD_EINPUT : RANKD_ERUNTIME, "%s",
+                           from->msg);
+}
+
+/* The stream is the program's input (a request on stdin), so a read error
+ * is reported as bad input, exit code 2. */
 int rankd_read_stream(FILE *f, const char *name, char **text, size_t *len, rankd_error *err)
 {
-    char *buf = NULL;
-    size_t cap = 0, used = 0;
-    for (;;) {
-        if (cap - used < 4096) {
-            cap = cap ? cap * 2 : 8192;
-            char *grown = realloc(buf, cap + 1);
-            if (grown == NULL) {
-                free(buf);
-                return rankd_error_set(err, RANKD_ERUNTIME, "%s: out of memory", name);
-            }
-            buf = grown;
-        }
-        size_t n = fread(buf + used, 1, cap - used, f);
-        used += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        return rankd_error_set(err, RANKD_EINPUT, "%s: cannot read: %s", name, strerror(errno));
-    }
-    buf[used] = '\0';
-    *text = buf;
-    *len = used;
+    pmb_error e;
+    if (pmb_stream_read(f, name, 0, text, len, &e) != PMB_OK)
+        return rankd_error_set(err, RANKD_EINPUT, "%s", e.msg);
     return RANKD_OK;
 }
 
 int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return rankd_error_set(err, RANKD_EINPUT, "%s: cannot read: %s", path, strerror(errno));
-    int rc = rankd_read_stream(f, path, text, len, err);
-    fclose(f);
-    return rc;
+    pmb_error e;
+    return rankd__status(pmb_file_read(path, RANKD__FILE_MAX, text, len, &e), &e, err);
 }
 
 int rankd__parse_addr(const char *addr, char *host, size_t host_len, int *port, rankd_error *err)
 {
     const char *colon = strrchr(addr, ':');
-    char *end = NULL;
     if (colon == NULL || colon == addr || (size_t)(colon - addr) >= host_len)
-        return rankd_error_set(err, RANKD_EINPUT, "--redis: '%s' is not host:port", addr);
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (errno != 0 || *end != '\0' || end == colon + 1 || p < 1 || p > 65535)
-        return rankd_error_set(err, RANKD_EINPUT, "--redis: '%s' has no valid port", addr);
+        return rankd_error_set(err, RANKD_EINPUT, "Redis address '%s' is not host:port", addr);
+    pmb_error e;
+    if (pmb_parse_int("Redis port", colon + 1, 1, 65535, port, &e) != PMB_OK)
+        return rankd_error_set(err, RANKD_EINPUT, "Redis address '%s': %s", addr, e.msg);
     memcpy(host, addr, (size_t)(colon - addr));
     host[colon - addr] = '\0';
-    *port = (int)p;
     return RANKD_OK;
 }
 

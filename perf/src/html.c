@@ -73,21 +73,45 @@ static void pm__base64(FILE *f, const unsigned char *p, size_t n)
     }
 }
 
-/* Output a function writes to a FILE, captured as a string for <pre>. */
+/* What a text writer of the report (the knee analysis, the scheduler
+ * comparison) prints to a FILE, captured in memory for a <pre> block. */
+typedef struct {
+    char *text;
+    size_t len;
+    FILE *f;
+} pm__capture;
+
+static FILE *pm__capture_open(pm__capture *c, const char *what)
+{
+    c->text = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->text, &c->len);
+    if (c->f == NULL)
+        pmb_oom(what);
+    return c->f;
+}
+
+/* Closes the capture and writes what it holds as <pre>, after heading when
+ * it holds anything. */
+static void pm__capture_pre(FILE *f, pm__capture *c, const char *heading)
+{
+    fclose(c->f);
+    if (c->len > 0) {
+        fputs(heading, f);
+        fputs("<pre>", f);
+        pm__text(f, c->text);
+        fputs("</pre>\n", f);
+    }
+    free(c->text);
+}
+
 static void pm__pre_of_knee(FILE *f, const pm_series *s, double slo)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (m == NULL)
-        pmb_oom("the knee analysis");
+    pm__capture c;
+    FILE *m = pm__capture_open(&c, "the knee analysis");
     pm_knee_analysis_write(m, s, slo);
     pm_noise_warnings_write(m, s);
-    fclose(m);
-    fputs("<pre>", f);
-    pm__text(f, text);
-    fputs("</pre>\n", f);
-    free(text);
+    pm__capture_pre(f, &c, "");
 }
 
 static int pm__cmp_names(const void *a, const void *b)
@@ -150,19 +174,10 @@ static void pm__plots(FILE *f, const char *dir)
 /* The async/sync comparison of the summary, when both modes were measured. */
 static void pm__modes(FILE *f, const pm_series *series, size_t n)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (m == NULL)
-        pmb_oom("the scheduler comparison");
+    pm__capture c;
+    FILE *m = pm__capture_open(&c, "the scheduler comparison");
     pm_modes_compare_write(m, series, n);
-    fclose(m);
-    if (len > 0) {
-        fputs("<h2>Async against sync</h2>\n<pre>", f);
-        pm__text(f, text);
-        fputs("</pre>\n", f);
-    }
-    free(text);
+    pm__capture_pre(f, &c, "<h2>Async against sync</h2>\n");
 }
 
 static void pm__series_table(FILE *f, const pm_series *s, double slo)

@@ -93,6 +93,35 @@ bool pm_gnuplot_draw(const char *gnuplot, const char *script, const char *vars, 
     return true;
 }
 
+bool pm_plots_dir(const pm_report_options *opt, char *out, size_t len, char *err, size_t errlen)
+{
+    const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
+    if (snprintf(out, len, "%s/plots_%s", opt->out_dir, stamp) >= (int)len) {
+        snprintf(err, errlen, "%.200s...: path too long for the plots directory", opt->out_dir);
+        return false;
+    }
+    if (strchr(out, '\'') || strchr(opt->templates, '\'')) {
+        snprintf(err, errlen, "%s: a quote in the path cannot reach gnuplot", out);
+        return false;
+    }
+    return pm_mkdirs(out, err, errlen);
+}
+
+FILE *pm_plot_data_open(const pm_report_options *opt, const char *data_name, const char *plot_name,
+                        char data[PM_PLOT_PATH_LEN], char out[PM_PLOT_PATH_LEN], char *err,
+                        size_t errlen)
+{
+    char plots[PM_PATH_LEN];
+    if (!pm_plots_dir(opt, plots, sizeof plots, err, errlen))
+        return NULL;
+    snprintf(data, PM_PLOT_PATH_LEN, "%s/%.60s", plots, data_name);
+    snprintf(out, PM_PLOT_PATH_LEN, "%s/%.60s", plots, plot_name);
+    FILE *f = fopen(data, "w");
+    if (f == NULL)
+        snprintf(err, errlen, "%s: %s", data, strerror(errno));
+    return f;
+}
+
 bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, const char *suffix,
                   const char *gnuplot, const char *templates, char *err, size_t errlen)
 {

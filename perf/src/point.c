@@ -80,13 +80,8 @@ bool pm_point_parse_output(const char *out, pm_row *row, char *err, size_t errle
 {
     /* The program may log a line before its result; the object starts at
      * the first brace of a line. */
-    const char *start = out;
-    while (start && *start && *start != '{') {
-        start = strchr(start, '\n');
-        if (start)
-            start++;
-    }
-    if (!start || *start != '{') {
+    const char *start = pm_stdout_object(out);
+    if (!start) {
         snprintf(err, errlen, "no JSON object on stdout");
         return false;
     }

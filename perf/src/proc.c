@@ -1,5 +1,7 @@
 #include "perfmatrix/proc.h"
 
+#include "pmbase/child.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,21 +35,13 @@ int pm_nproc(void)
     return CPU_COUNT(&set);
 }
 
+/* Runs in the child between fork and exec: a failure is said on stderr and
+ * the program runs unpinned rather than not at all. */
 static void pm__pin(int pin_cpus)
 {
-    cpu_set_t allowed, chosen;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
-        return;
-    CPU_ZERO(&chosen);
-    int taken = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE && taken < pin_cpus; cpu++) {
-        if (CPU_ISSET(cpu, &allowed)) {
-            CPU_SET(cpu, &chosen);
-            taken++;
-        }
-    }
-    if (sched_setaffinity(0, sizeof chosen, &chosen) != 0)
-        fprintf(stderr, "perfmatrix: sched_setaffinity(%d CPUs): %s\n", pin_cpus, strerror(errno));
+    pmb_error err;
+    if (pmb_pin_cpus(pin_cpus, &err) != PMB_OK)
+        fprintf(stderr, "perfmatrix: %s\n", err.msg);
 }
 
 static void pm__append(pm_child *res, const char *buf, size_t n, bool echo)

@@ -1,5 +1,7 @@
 #include "perfmatrix/record.h"
 
+#include "columns.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -7,63 +9,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { PM__STR, PM__INT, PM__LONG, PM__DBL } pm__type;
+#define PM__COL(field, type) PM__COLUMN(pm_row, field, PM__COL_##type)
 
-typedef struct {
-    const char *name;
-    pm__type type;
-    size_t offset;
-    size_t size;
-} pm__column;
-
-#define PM__COL(field, type)                                                                       \
-    {                                                                                              \
-#field, type, offsetof(pm_row, field), sizeof(((pm_row *)0)->field)                        \
-    }
-
-/* One table drives the CSV header, the CSV rows, the JSON objects and the
- * parsers, so the formats cannot drift apart. The first PM__SEED_COLUMNS are
- * the seed's; new columns are only ever appended. */
+/* The engine points' table. The first PM__SEED_COLUMNS are the seed's; new
+ * columns are only ever appended. */
 static const pm__column pm__columns[] = {
-    PM__COL(ts, PM__STR),
-    PM__COL(plan, PM__STR),
-    PM__COL(vcpus, PM__INT),
-    PM__COL(cpu_threads, PM__INT),
-    PM__COL(io_threads, PM__INT),
-    PM__COL(async, PM__INT),
-    PM__COL(concurrency, PM__INT),
-    PM__COL(duration_sec, PM__DBL),
-    PM__COL(run_idx, PM__INT),
-    PM__COL(qps, PM__DBL),
-    PM__COL(p50_us, PM__DBL),
-    PM__COL(p90_us, PM__DBL),
-    PM__COL(p99_us, PM__DBL),
-    PM__COL(max_us, PM__DBL),
-    PM__COL(ru_maxrss, PM__LONG),
-    PM__COL(exit_code, PM__INT),
-    PM__COL(timeout_killed, PM__INT),
-    PM__COL(requests, PM__LONG),
-    PM__COL(errors, PM__LONG),
-    PM__COL(p999_us, PM__DBL),
-    PM__COL(mean_us, PM__DBL),
-    PM__COL(measured_sec, PM__DBL),
-    PM__COL(warmup_iters, PM__INT),
-    PM__COL(nproc, PM__INT),
-    PM__COL(pinned_cpus, PM__INT),
-    PM__COL(git_sha, PM__STR),
-    PM__COL(status, PM__STR),
-    PM__COL(test, PM__STR),
-    PM__COL(mode, PM__STR),
-    PM__COL(rate_target, PM__DBL),
-    PM__COL(achieved_rate, PM__DBL),
-    PM__COL(in_flight_at_end, PM__DBL),
-    PM__COL(oldest_in_flight_us, PM__DBL),
-    PM__COL(little_in_flight, PM__DBL),
-    PM__COL(reason, PM__STR),
+    PM__COL(ts, STR),
+    PM__COL(plan, STR),
+    PM__COL(vcpus, INT),
+    PM__COL(cpu_threads, INT),
+    PM__COL(io_threads, INT),
+    PM__COL(async, INT),
+    PM__COL(concurrency, INT),
+    PM__COL(duration_sec, DBL),
+    PM__COL(run_idx, INT),
+    PM__COL(qps, DBL),
+    PM__COL(p50_us, DBL),
+    PM__COL(p90_us, DBL),
+    PM__COL(p99_us, DBL),
+    PM__COL(max_us, DBL),
+    PM__COL(ru_maxrss, LONG),
+    PM__COL(exit_code, INT),
+    PM__COL(timeout_killed, INT),
+    PM__COL(requests, LONG),
+    PM__COL(errors, LONG),
+    PM__COL(p999_us, DBL),
+    PM__COL(mean_us, DBL),
+    PM__COL(measured_sec, DBL),
+    PM__COL(warmup_iters, INT),
+    PM__COL(nproc, INT),
+    PM__COL(pinned_cpus, INT),
+    PM__COL(git_sha, STR),
+    PM__COL(status, STR),
+    PM__COL(test, STR),
+    PM__COL(mode, STR),
+    PM__COL(rate_target, DBL),
+    PM__COL(achieved_rate, DBL),
+    PM__COL(in_flight_at_end, DBL),
+    PM__COL(oldest_in_flight_us, DBL),
+    PM__COL(little_in_flight, DBL),
+    PM__COL(reason, STR),
 };
 
 #define PM__NCOL         (sizeof pm__columns / sizeof pm__columns[0])
 #define PM__SEED_COLUMNS 17
+
+static const pm__row_table pm__table = {"point", pm__columns, PM__NCOL, 6};
 
 bool pm_status_known(const char *status)
 {
@@ -83,16 +74,8 @@ const char *pm_csv_header(void)
 {
     /* Sized for the table: every name plus its comma. */
     static char header[PM__NCOL * 24];
-    if (header[0] == '\0') {
-        size_t used = 0;
-        for (size_t i = 0; i < PM__NCOL; i++) {
-            int n = snprintf(header + used, sizeof header - used, "%s%s", i ? "," : "",
-                             pm__columns[i].name);
-            if (n < 0 || (size_t)n >= sizeof header - used)
-                break; /* unreachable: no column name is 23 characters long */
-            used += (size_t)n;
-        }
-    }
+    if (header[0] == '\0')
+        pm__columns_header(&pm__table, header, sizeof header);
     return header;
 }
 
@@ -105,172 +88,16 @@ void pm_row_init(pm_row *row)
     row->in_flight_at_end = row->oldest_in_flight_us = row->little_in_flight = NAN;
 }
 
-/* Writes one field: numbers with 17 significant digits would be noise, so
- * doubles keep 6 (as the seed's CSVs do); text is quoted when it holds a
- * comma or a quote, and line breaks become spaces so one row stays one
- * line. */
-static void pm__write_field(FILE *f, const pm_row *row, const pm__column *col)
-{
-    const char *p = (const char *)row + col->offset;
-    switch (col->type) {
-    case PM__STR: {
-        bool quote = strpbrk(p, ",\"") != NULL;
-        if (quote)
-            fputc('"', f);
-        for (const char *c = p; *c; c++) {
-            if (*c == '"')
-                fputs("\"\"", f);
-            else
-                fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
-        }
-        if (quote)
-            fputc('"', f);
-        break;
-    }
-    case PM__INT:
-        fprintf(f, "%d", *(const int *)(const void *)p);
-        break;
-    case PM__LONG:
-        fprintf(f, "%ld", *(const long *)(const void *)p);
-        break;
-    case PM__DBL: {
-        double d = *(const double *)(const void *)p;
-        /* An unmeasured figure stays empty rather than a fake zero. */
-        if (isfinite(d))
-            fprintf(f, "%.6g", d);
-        break;
-    }
-    }
-}
-
+/* Numbers with 17 significant digits would be noise, so doubles keep 6 (as
+ * the seed's CSVs do). */
 void pm_csv_write_row(FILE *f, const pm_row *row)
 {
-    for (size_t i = 0; i < PM__NCOL; i++) {
-        if (i)
-            fputc(',', f);
-        pm__write_field(f, row, &pm__columns[i]);
-    }
-    fputc('\n', f);
+    pm__columns_write_csv(&pm__table, f, row);
 }
 
 cJSON *pm_row_to_json(const pm_row *row)
 {
-    cJSON *obj = cJSON_CreateObject();
-    if (!obj)
-        return NULL;
-    bool ok = cJSON_AddStringToObject(obj, "kind", "point") != NULL;
-    for (size_t i = 0; ok && i < PM__NCOL; i++) {
-        const pm__column *col = &pm__columns[i];
-        const char *p = (const char *)row + col->offset;
-        switch (col->type) {
-        case PM__STR:
-            ok = cJSON_AddStringToObject(obj, col->name, p) != NULL;
-            break;
-        case PM__INT:
-            ok = cJSON_AddNumberToObject(obj, col->name, *(const int *)(const void *)p) != NULL;
-            break;
-        case PM__LONG:
-            ok = cJSON_AddNumberToObject(obj, col->name, (double)*(const long *)(const void *)p) !=
-                 NULL;
-            break;
-        case PM__DBL: {
-            double d = *(const double *)(const void *)p;
-            ok = (isfinite(d) ? cJSON_AddNumberToObject(obj, col->name, d)
-                              : cJSON_AddNullToObject(obj, col->name)) != NULL;
-            break;
-        }
-        }
-    }
-    if (!ok) {
-        cJSON_Delete(obj);
-        return NULL;
-    }
-    return obj;
-}
-
-/* Stores a string, refusing one its field cannot hold whole: a cut plan or
- * test name would merge points that differ. */
-static bool pm__set_str(const pm__column *col, char *p, const char *text, char *err, size_t errlen)
-{
-    size_t len = strlen(text);
-    if (len >= col->size) {
-        snprintf(err, errlen, "column %s: %zu characters, at most %zu fit", col->name, len,
-                 col->size - 1);
-        return false;
-    }
-    memcpy(p, text, len + 1);
-    return true;
-}
-
-/* Stores a number already parsed, refusing what the field's type cannot
- * hold exactly. */
-static bool pm__set_num(const pm__column *col, char *p, double v, const char *text, char *err,
-                        size_t errlen)
-{
-    if (!isfinite(v)) {
-        snprintf(err, errlen, "column %s: '%s' is not a finite number", col->name, text);
-        return false;
-    }
-    if (col->type == PM__DBL) {
-        *(double *)(void *)p = v;
-        return true;
-    }
-    double lo = col->type == PM__INT ? (double)INT_MIN : -9.0e15;
-    double hi = col->type == PM__INT ? (double)INT_MAX : 9.0e15;
-    if (v != floor(v) || v < lo || v > hi) {
-        snprintf(err, errlen, "column %s: '%s' is not an integer in [%.0f, %.0f]", col->name, text,
-                 lo, hi);
-        return false;
-    }
-    if (col->type == PM__INT)
-        *(int *)(void *)p = (int)v;
-    else
-        *(long *)(void *)p = (long)v;
-    return true;
-}
-
-static bool pm__set(pm_row *row, const pm__column *col, const char *text, char *err, size_t errlen)
-{
-    char *p = (char *)row + col->offset;
-    if (col->type == PM__STR)
-        return pm__set_str(col, p, text, err, errlen);
-    if (*text == '\0') {
-        /* An empty figure is an unmeasured one; an empty integer has no such
-         * meaning. */
-        if (col->type == PM__DBL) {
-            *(double *)(void *)p = NAN;
-            return true;
-        }
-        snprintf(err, errlen, "column %s: empty, expected an integer", col->name);
-        return false;
-    }
-    char *end = NULL;
-    errno = 0;
-    if (col->type == PM__DBL) {
-        double v = strtod(text, &end);
-        /* Underflow (1e-310) is a valid tiny number; overflow is not. */
-        bool overflow = errno == ERANGE && fabs(v) > 1.0;
-        if (*end != '\0' || overflow || isspace((unsigned char)*text)) {
-            snprintf(err, errlen, "column %s: '%s' is not a number", col->name, text);
-            return false;
-        }
-        return pm__set_num(col, p, v, text, err, errlen);
-    }
-    long long v = strtoll(text, &end, 10);
-    if (*end != '\0' || errno == ERANGE || isspace((unsigned char)*text)) {
-        snprintf(err, errlen, "column %s: '%s' is not an integer", col->name, text);
-        return false;
-    }
-    if (col->type == PM__INT && (v < INT_MIN || v > INT_MAX)) {
-        snprintf(err, errlen, "column %s: '%s' is out of range [%d, %d]", col->name, text, INT_MIN,
-                 INT_MAX);
-        return false;
-    }
-    if (col->type == PM__INT)
-        *(int *)(void *)p = (int)v;
-    else
-        *(long *)(void *)p = (long)v;
-    return true;
+    return pm__columns_to_json(&pm__table, row);
 }
 
 bool pm_row_check(const pm_row *row, char *err, size_t errlen)
@@ -351,34 +178,8 @@ bool pm_row_check(const pm_row *row, char *err, size_t errlen)
 bool pm_row_from_json(const cJSON *obj, pm_row *row, char *err, size_t errlen)
 {
     pm_row_init(row);
-    if (!cJSON_IsObject(obj)) {
-        snprintf(err, errlen, "not a JSON object");
-        return false;
-    }
-    for (size_t i = 0; i < PM__NCOL; i++) {
-        const pm__column *col = &pm__columns[i];
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, col->name);
-        if (!item || cJSON_IsNull(item))
-            continue;
-        char *p = (char *)row + col->offset;
-        char text[64];
-        if (col->type == PM__STR) {
-            if (!cJSON_IsString(item)) {
-                snprintf(err, errlen, "field %s: expected a string", col->name);
-                return false;
-            }
-            if (!pm__set_str(col, p, item->valuestring, err, errlen))
-                return false;
-        } else if (!cJSON_IsNumber(item)) {
-            snprintf(err, errlen, "field %s: expected a number", col->name);
-            return false;
-        } else {
-            snprintf(text, sizeof text, "%.17g", item->valuedouble);
-            if (!pm__set_num(col, p, item->valuedouble, text, err, errlen))
-                return false;
-        }
-    }
-    return pm_row_check(row, err, errlen);
+    return pm__columns_from_json(&pm__table, obj, row, err, errlen) &&
+           pm_row_check(row, err, errlen);
 }
 
 /* Splits one CSV line in place (RFC 4180 quoting, no line breaks inside a
@@ -494,7 +295,7 @@ bool pm_csv_read(const char *path, pm_rows *rows, char *err, size_t errlen)
         pm_row_init(&row);
         char why[PM_ERR_LEN];
         for (size_t i = 0; ok && i < nf; i++) {
-            if (map[i] && !pm__set(&row, map[i], fields[i], why, sizeof why)) {
+            if (map[i] && !pm__columns_set_text(map[i], &row, fields[i], why, sizeof why)) {
                 snprintf(err, errlen, "%s:%zu: row %zu: %s", path, lineno, rowno, why);
                 ok = false;
             }
@@ -525,15 +326,7 @@ bool pm_csv_read(const char *path, pm_rows *rows, char *err, size_t errlen)
 
 bool pm_rows_push(pm_rows *rows, const pm_row *row)
 {
-    if (rows->n == rows->cap) {
-        size_t cap = rows->cap ? rows->cap * 2 : 16;
-        pm_row *v = realloc(rows->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        rows->v = v;
-        rows->cap = cap;
-    }
-    rows->v[rows->n++] = *row;
+    rows->v = pm__rows_append(rows->v, &rows->n, &rows->cap, sizeof *rows->v, row);
     return true;
 }
 

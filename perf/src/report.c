@@ -423,33 +423,38 @@ static const pm_row *pm__find_test(const pm_rows *rows, const char *name)
     return found;
 }
 
+size_t pm_manifest_missing(FILE *f, const char *manifest, pm_has_result has_result, const void *ctx,
+                           bool say_unreadable)
+{
+    char err[PM_ERR_LEN];
+    char *text = manifest ? pm_read_file(manifest, err, sizeof err) : NULL;
+    if (manifest && !text && say_unreadable)
+        fprintf(f, "  (expected points unknown: %s)\n", err);
+    size_t missing = 0;
+    char *save = NULL;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        line[strcspn(line, "\t ")] = '\0';
+        if (*line == '\0' || *line == '#' || has_result(ctx, line))
+            continue;
+        fprintf(f,
+                "  %s: no result (not run in this sweep, or killed by CTest's TIMEOUT before it "
+                "could record)\n",
+                line);
+        missing++;
+    }
+    free(text);
+    return missing;
+}
+
+static bool pm__has_point(const void *ctx, const char *name)
+{
+    return pm__find_test(ctx, name) != NULL;
+}
+
 size_t pm_missing_write(FILE *f, const pm_rows *rows, const char *manifest)
 {
-    size_t missing = 0;
-    if (manifest) {
-        char err[PM_ERR_LEN];
-        char *text = pm_read_file(manifest, err, sizeof err);
-        if (!text) {
-            fprintf(f, "  (expected points unknown: %s)\n", err);
-        } else {
-            char *save = NULL;
-            for (char *line = strtok_r(text, "\n", &save); line;
-                 line = strtok_r(NULL, "\n", &save)) {
-                char *name = line;
-                name[strcspn(name, "\t ")] = '\0';
-                if (*name == '\0' || *name == '#')
-                    continue;
-                if (!pm__find_test(rows, name)) {
-                    fprintf(f,
-                            "  %s: no result (not run in this sweep, or killed by CTest's "
-                            "TIMEOUT before it could record)\n",
-                            name);
-                    missing++;
-                }
-            }
-            free(text);
-        }
-    }
+    size_t missing = pm_manifest_missing(f, manifest, pm__has_point, rows, true);
     for (size_t i = 0; i < rows->n; i++) {
         const pm_row *r = &rows->v[i];
         if (strcmp(r->status, "ok") != 0) {

@@ -1,6 +1,7 @@
 #include "perfmatrix/scale.h"
 
 #include "perfmatrix/cli.h"
+#include "perfmatrix/point.h"
 #include "perfmatrix/record.h"
 #include "perfmatrix/sampler.h"
 #include "perfmatrix/sweep.h"
@@ -18,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -35,7 +35,6 @@
  * measure the burst, not the steady state. */
 #define PM__BATCH        10
 #define PM__BATCH_GAP_NS 200000000ull
-#define PM__MAX_COUNT    1000
 
 typedef struct {
     pid_t pid;
@@ -47,27 +46,11 @@ typedef struct {
 } pm__unit;
 
 typedef struct {
-    const char *kind; /* vmm, vmm_nostore, prometheus */
-    int count;
-    double workload, grace;
-    const char *out_dir, *test, *exporter;
-    char **command; /* the VMM, or prometheus */
-    int ncommand;
-} pm__scale_cfg;
-
-typedef struct {
     double wall;
     long peak_total_kb, sum_total_kb, samples, max_fds;
     long extra_peak_kb; /* of the process that is not a unit (prometheus) */
     long cpu_ticks_end;
 } pm__totals;
-
-static int pm__usage(const char *msg, const char *arg)
-{
-    fprintf(stderr, "perfmatrix scale: %s%s%s (see perf/README.md)\n", msg, arg ? " " : "",
-            arg ? arg : "");
-    return PM_EXIT_USAGE;
-}
 
 static uint64_t pm__du_bytes;
 static int pm__du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -195,18 +178,41 @@ static double pm__children_cpu(void)
            ru.ru_stime.tv_usec / 1e6;
 }
 
-static int pm__write_result(const pm__scale_cfg *c, cJSON *obj)
+/* Where a run keeps its files: <sweep>/<test>.<ext> (the result) or
+ * <sweep>/<test>.d (the units' stores, logs and configuration, created).
+ * Prints the reason and returns false when it cannot. */
+static bool pm__sweep_path(const pm_scale_config *c, const char *ext, char *out, size_t len)
 {
-    char sweep[256], err[PM_ERR_LEN], path[PM_PATH_LEN + 300];
+    char sweep[256], err[PM_ERR_LEN];
     if (!pm_sweep_current(c->out_dir, true, sweep, sizeof sweep, err, sizeof err)) {
         fprintf(stderr, "perfmatrix scale: %s\n", err);
-        return PM_EXIT_FAILED;
+        return false;
     }
-    snprintf(path, sizeof path, "%s/%s/%s.json", c->out_dir, sweep, c->test);
-    char *text = cJSON_Print(obj);
-    bool ok = text && pm_write_file_atomic(path, text, err, sizeof err);
-    free(text);
-    if (!ok) {
+    if (snprintf(out, len, "%s/%s/%s.%s", c->out_dir, sweep, c->test, ext) >= (int)len) {
+        fprintf(stderr, "perfmatrix scale: %.200s...: path too long\n", c->out_dir);
+        return false;
+    }
+    return true;
+}
+
+static bool pm__work_dir(const pm_scale_config *c, char *out, size_t len)
+{
+    pmb_error err = {0};
+    if (!pm__sweep_path(c, "d", out, len))
+        return false;
+    if (pmb_mkdirs(out, &err) != PMB_OK) {
+        fprintf(stderr, "perfmatrix scale: %s\n", err.msg);
+        return false;
+    }
+    return true;
+}
+
+static int pm__write_result(const pm_scale_config *c, const cJSON *obj)
+{
+    char err[PM_ERR_LEN], path[PM_PATH_LEN + 300];
+    if (!pm__sweep_path(c, "json", path, sizeof path))
+        return PM_EXIT_FAILED;
+    if (!pm_write_json_file(path, obj, err, sizeof err)) {
         fprintf(stderr, "perfmatrix scale: %s\n", err);
         return PM_EXIT_FAILED;
     }
@@ -214,20 +220,7 @@ static int pm__write_result(const pm__scale_cfg *c, cJSON *obj)
     return PM_EXIT_OK;
 }
 
-static void pm__tag(const char *name, double v)
-{
-    if (isfinite(v))
-        printf("<CTestMeasurement type=\"numeric/double\" name=\"%s\">%.6g</CTestMeasurement>\n",
-               name, v);
-}
-
-static double pm__json_num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-static cJSON *pm__common(const pm__scale_cfg *c, const pm__unit *u, const pm__totals *t,
+static cJSON *pm__common(const pm_scale_config *c, const pm__unit *u, const pm__totals *t,
                          double cpu_s)
 {
     /* Each process's own peak (VmHWM), summed: unlike the peak of the sum,
@@ -250,19 +243,12 @@ static cJSON *pm__common(const pm__scale_cfg *c, const pm__unit *u, const pm__to
     return o;
 }
 
-static int pm__run_vmm(const pm__scale_cfg *c)
+static int pm__run_vmm(const pm_scale_config *c)
 {
-    char sweep[256], err[PM_ERR_LEN], base[PM_PATH_LEN + 300];
-    if (!pm_sweep_current(c->out_dir, true, sweep, sizeof sweep, err, sizeof err)) {
-        fprintf(stderr, "perfmatrix scale: %s\n", err);
+    char base[PM_PATH_LEN + 300];
+    if (!pm__work_dir(c, base, sizeof base))
         return PM_EXIT_FAILED;
-    }
-    snprintf(base, sizeof base, "%s/%s/%s.d", c->out_dir, sweep, c->test);
     pmb_error perr = {0};
-    if (pmb_mkdirs(base, &perr) != PMB_OK) {
-        fprintf(stderr, "perfmatrix scale: %s\n", perr.msg);
-        return PM_EXIT_FAILED;
-    }
     bool store = strcmp(c->kind, "vmm") == 0;
     pm__unit *u = pmb_calloc((size_t)c->count, sizeof *u);
     char dur[32];
@@ -335,8 +321,12 @@ static int pm__run_vmm(const pm__scale_cfg *c)
                 rec_cpu += rc->valuedouble;
                 rec_setup += rs->valuedouble;
                 rec_tick += rt->valuedouble;
-                rec_steady += pm__json_num(sum, "recording_steady_cpu_seconds");
-                steady_seconds += pm__json_num(sum, "recording_steady_seconds");
+                double steady = pm_result_number(sum, "recording_steady_cpu_seconds");
+                double steady_s = pm_result_number(sum, "recording_steady_seconds");
+                if (isfinite(steady) && isfinite(steady_s)) {
+                    rec_steady += steady;
+                    steady_seconds += steady_s;
+                }
                 vm_seconds += e->valuedouble;
             }
             const cJSON *p;
@@ -390,11 +380,11 @@ static int pm__run_vmm(const pm__scale_cfg *c)
     }
     const char *status = completed == c->count ? "ok" : "failed";
     cJSON_AddStringToObject(o, "status", status);
-    pm__tag("completed", completed);
-    pm__tag("peak_rss_kb_per_vm", (double)t.peak_total_kb / c->count);
-    pm__tag("cpu_s_per_vm_s", cpu / (c->count * t.wall));
+    pm_print_measurement("completed", completed);
+    pm_print_measurement("peak_rss_kb_per_vm", (double)t.peak_total_kb / c->count);
+    pm_print_measurement("cpu_s_per_vm_s", cpu / (c->count * t.wall));
     if (store)
-        pm__tag("capture_mean", capture_sum / c->count);
+        pm_print_measurement("capture_mean", capture_sum / c->count);
     printf("perfmatrix scale: %d of %d %s VMs completed (%d killed), peak RSS %.0f kB per VM, "
            "%.4f CPU s per VM-second\n",
            completed, c->count, c->kind, killed, (double)t.peak_total_kb / c->count,
@@ -405,28 +395,12 @@ static int pm__run_vmm(const pm__scale_cfg *c)
     return rc != PM_EXIT_OK ? rc : completed == c->count ? PM_EXIT_OK : PM_EXIT_FAILED;
 }
 
-/* GET path from 127.0.0.1:port; the body (at most len - 1 bytes) in buf. */
+/* GET path from 127.0.0.1:port; the answer (at most len - 1 bytes) in buf. */
 static bool pm__http_get(int port, const char *path, char *buf, size_t len)
 {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return false;
-    struct timeval tv = {.tv_sec = 3};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-    size_t used = 0;
-    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0 && write(s, req, (size_t)n) == n) {
-        ssize_t r;
-        while (used < len - 1 && (r = read(s, buf + used, len - 1 - used)) > 0)
-            used += (size_t)r;
-    }
-    close(s);
-    buf[used] = '\0';
-    return used > 0;
+    snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    return pmb_loopback_exchange(port, req, buf, len, 3, true) > 0;
 }
 
 /* The sum of a metric's samples in the text format, whatever their labels
@@ -448,25 +422,17 @@ static double pm__metric(const char *text, const char *name)
     return sum;
 }
 
-static int pm__run_prometheus(const pm__scale_cfg *c)
+static int pm__run_prometheus(const pm_scale_config *c)
 {
-    char sweep[256], err[PM_ERR_LEN], base[PM_PATH_LEN + 300];
-    char exporter[PM_PATH_LEN], prometheus[PM_PATH_LEN];
+    char base[PM_PATH_LEN + 300], exporter[PM_PATH_LEN], prometheus[PM_PATH_LEN];
     if (!pmb_program_find(c->exporter, exporter, sizeof exporter) ||
         !pmb_program_find(c->command[0], prometheus, sizeof prometheus)) {
         printf("skipped: %s or %s is not installed\n", c->exporter, c->command[0]);
         return PM_EXIT_SKIPPED;
     }
-    if (!pm_sweep_current(c->out_dir, true, sweep, sizeof sweep, err, sizeof err)) {
-        fprintf(stderr, "perfmatrix scale: %s\n", err);
+    if (!pm__work_dir(c, base, sizeof base))
         return PM_EXIT_FAILED;
-    }
-    snprintf(base, sizeof base, "%s/%s/%s.d", c->out_dir, sweep, c->test);
     pmb_error perr = {0};
-    if (pmb_mkdirs(base, &perr) != PMB_OK) {
-        fprintf(stderr, "perfmatrix scale: %s\n", perr.msg);
-        return PM_EXIT_FAILED;
-    }
     pm__unit *u = pmb_calloc((size_t)c->count, sizeof *u);
     char config[PM_PATH_LEN + 400];
     snprintf(config, sizeof config, "%s/prometheus.yml", base);
@@ -530,9 +496,9 @@ static int pm__run_prometheus(const pm__scale_cfg *c)
     cJSON_AddNumberToObject(o, "series", series);
     cJSON_AddNumberToObject(o, "bytes_on_disk", (double)pm__du(base));
     cJSON_AddStringToObject(o, "status", isfinite(appended) ? "ok" : "failed");
-    pm__tag("peak_rss_kb_per_vm", (double)t.peak_total_kb / c->count);
-    pm__tag("cpu_s_per_vm_s", cpu / (c->count * t.wall));
-    pm__tag("samples_per_s", appended / t.wall);
+    pm_print_measurement("peak_rss_kb_per_vm", (double)t.peak_total_kb / c->count);
+    pm_print_measurement("cpu_s_per_vm_s", cpu / (c->count * t.wall));
+    pm_print_measurement("samples_per_s", appended / t.wall);
     printf("perfmatrix scale: %d node-exporters + prometheus: peak RSS %.0f kB per VM, %.4f CPU "
            "s per VM-second, %.0f samples/s ingested, %.0f series\n",
            c->count, (double)t.peak_total_kb / c->count, cpu / (c->count * t.wall),
@@ -544,59 +510,9 @@ static int pm__run_prometheus(const pm__scale_cfg *c)
     return rc != PM_EXIT_OK ? rc : ok ? PM_EXIT_OK : PM_EXIT_FAILED;
 }
 
-int pm_scale_main(int argc, char **argv)
+int pm_scale_run(const pm_scale_config *c)
 {
-    static const struct option opts[] = {
-        {"kind", required_argument, NULL, 'k'},         {"count", required_argument, NULL, 'n'},
-        {"workload-sec", required_argument, NULL, 'w'}, {"grace-sec", required_argument, NULL, 'g'},
-        {"output-dir", required_argument, NULL, 'o'},   {"test", required_argument, NULL, 't'},
-        {"exporter", required_argument, NULL, 'e'},     {NULL, 0, NULL, 0}};
-    pm__scale_cfg c = {.kind = "vmm",
-                       .count = 10,
-                       .workload = 15,
-                       .grace = 30,
-                       .test = "scale",
-                       .exporter = "prometheus-node-exporter"};
-    pmb_error err = {0};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        int rc = PMB_OK;
-        switch (ch) {
-        case 'k':
-            if (strcmp(optarg, "vmm") && strcmp(optarg, "vmm_nostore") &&
-                strcmp(optarg, "prometheus"))
-                return pm__usage("--kind must be vmm, vmm_nostore or prometheus, not", optarg);
-            c.kind = optarg;
-            break;
-        case 'n':
-            rc = pmb_parse_int("--count", optarg, 1, PM__MAX_COUNT, &c.count, &err);
-            break;
-        case 'w':
-            rc = pmb_parse_double("--workload-sec", optarg, 0, 3600, &c.workload, &err);
-            break;
-        case 'g':
-            rc = pmb_parse_double("--grace-sec", optarg, 0, 3600, &c.grace, &err);
-            break;
-        case 'o':
-            c.out_dir = optarg;
-            break;
-        case 't':
-            c.test = optarg;
-            break;
-        case 'e':
-            c.exporter = optarg;
-            break;
-        default:
-            return pm__usage("unknown option", argv[optind - 1]);
-        }
-        if (rc != PMB_OK)
-            return pm__usage(err.msg, NULL);
-    }
-    if (c.out_dir == NULL || optind >= argc)
-        return pm__usage("--output-dir and a program after -- are required", NULL);
-    c.command = argv + optind;
-    c.ncommand = argc - optind;
-    return strcmp(c.kind, "prometheus") == 0 ? pm__run_prometheus(&c) : pm__run_vmm(&c);
+    return strcmp(c->kind, "prometheus") == 0 ? pm__run_prometheus(c) : pm__run_vmm(c);
 }
 
 /* ---- The report: sweep_<ts>_scale.csv and the summary's scale table ---- */
@@ -637,12 +553,6 @@ static int pm__cmp_scale(const void *a, const void *b)
                   cJSON_GetObjectItem(y, "stack")->valuestring);
 }
 
-static double pm__num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 typedef struct {
     cJSON **v;
     size_t n;
@@ -678,25 +588,10 @@ static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *
                            size_t errlen)
 {
     static const char *const stacks[] = {"vmm", "vmm_nostore", "prometheus"};
-    char plots[PM_PATH_LEN], data[PM_PATH_LEN + 32], out[PM_PATH_LEN + 32];
-    const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
-    snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp);
-    if (strchr(plots, '\'') || strchr(opt->templates, '\'')) {
-        snprintf(err, errlen, "%s: a quote in the path cannot reach gnuplot", plots);
+    char data[PM_PLOT_PATH_LEN], out[PM_PLOT_PATH_LEN];
+    FILE *f = pm_plot_data_open(opt, "vm_scale.dat", "vm_scale", data, out, err, errlen);
+    if (f == NULL)
         return false;
-    }
-    pmb_error perr = {0};
-    if (pmb_mkdirs(plots, &perr) != PMB_OK) {
-        snprintf(err, errlen, "%s", perr.msg);
-        return false;
-    }
-    snprintf(data, sizeof data, "%s/vm_scale.dat", plots);
-    snprintf(out, sizeof out, "%s/vm_scale", plots);
-    FILE *f = fopen(data, "w");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", data, strerror(errno));
-        return false;
-    }
     char titles[128] = "";
     size_t blocks = 0;
     int capture = -1;
@@ -706,8 +601,9 @@ static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *
             const cJSON *r = rows->v[i];
             if (strcmp(cJSON_GetObjectItem(r, "stack")->valuestring, stacks[k]) != 0)
                 continue;
-            fprintf(f, "%g %g %g %g\n", pm__num(r, "count"), pm__num(r, "peak_rss_kb_per_vm"),
-                    pm__num(r, "cpu_s_per_vm_s"), pm__num(r, "capture_mean"));
+            fprintf(f, "%g %g %g %g\n", pm_result_number(r, "count"),
+                    pm_result_number(r, "peak_rss_kb_per_vm"),
+                    pm_result_number(r, "cpu_s_per_vm_s"), pm_result_number(r, "capture_mean"));
             any = true;
         }
         if (any) {
@@ -733,7 +629,7 @@ static bool pm__scale_plot(const pm__scale_rows *rows, const pm_report_options *
 static const cJSON *pm__scale_find(const pm__scale_rows *rows, double count, const char *stack)
 {
     for (size_t i = 0; i < rows->n; i++) {
-        if (pm__num(rows->v[i], "count") == count &&
+        if (pm_result_number(rows->v[i], "count") == count &&
             strcmp(cJSON_GetObjectItem(rows->v[i], "stack")->valuestring, stack) == 0)
             return rows->v[i];
     }
@@ -751,7 +647,7 @@ static void pm__scale_compare(FILE *f, const pm__scale_rows *rows)
         const cJSON *vmm = rows->v[i];
         if (strcmp(cJSON_GetObjectItem(vmm, "stack")->valuestring, "vmm") != 0)
             continue;
-        double count = pm__num(vmm, "count");
+        double count = pm_result_number(vmm, "count");
         const cJSON *bare = pm__scale_find(rows, count, "vmm_nostore");
         const cJSON *prom = pm__scale_find(rows, count, "prometheus");
         if (bare == NULL || prom == NULL)
@@ -769,18 +665,19 @@ static void pm__scale_compare(FILE *f, const pm__scale_rows *rows)
                 "/ external (ratios) | CPU per sample: store / external\n");
             header = true;
         }
-        double mem =
-            pm__num(vmm, "own_peak_rss_kb_per_vm") - pm__num(bare, "own_peak_rss_kb_per_vm");
-        double ext_mem = pm__num(prom, "own_peak_rss_kb_per_vm");
-        double cpu = pm__num(vmm, "recording_cpu_s_per_vm_s");
-        double steady = pm__num(vmm, "recording_steady_cpu_s_per_vm_s");
-        double ext_cpu = pm__num(prom, "cpu_s_per_vm_s");
-        double ext_per_sample = ext_cpu * count / pm__num(prom, "samples_per_s") * 1e6;
+        double mem = pm_result_number(vmm, "own_peak_rss_kb_per_vm") -
+                     pm_result_number(bare, "own_peak_rss_kb_per_vm");
+        double ext_mem = pm_result_number(prom, "own_peak_rss_kb_per_vm");
+        double cpu = pm_result_number(vmm, "recording_cpu_s_per_vm_s");
+        double steady = pm_result_number(vmm, "recording_steady_cpu_s_per_vm_s");
+        double ext_cpu = pm_result_number(prom, "cpu_s_per_vm_s");
+        double ext_per_sample = ext_cpu * count / pm_result_number(prom, "samples_per_s") * 1e6;
         fprintf(f,
                 "%4.0f | %6.0f kB / %6.0f kB (1/%.0f) | %.6f, %.6f / %.6f (1/%.0f, 1/%.0f) | "
                 "%.2f us / %.2f us\n",
                 count, mem, ext_mem, ext_mem / mem, cpu, steady, ext_cpu, ext_cpu / cpu,
-                ext_cpu / steady, pm__num(vmm, "recording_cpu_us_per_sample"), ext_per_sample);
+                ext_cpu / steady, pm_result_number(vmm, "recording_cpu_us_per_sample"),
+                ext_per_sample);
     }
 }
 
@@ -833,7 +730,8 @@ bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errle
                    "| samples/s | capture | disk      | seed estimate RSS/VM (ratio)\n");
         for (size_t i = 0; i < n; i++) {
             const cJSON *r = rows.v[i];
-            double count = pm__num(r, "count"), peak = pm__num(r, "peak_rss_kb_per_vm");
+            double count = pm_result_number(r, "count"),
+                   peak = pm_result_number(r, "peak_rss_kb_per_vm");
             const char *stack = cJSON_GetObjectItem(r, "stack")->valuestring;
             bool prom = strcmp(stack, "prometheus") == 0;
             /* The seed estimated 25 MB per node-exporter, and 100 MB + 3 MB
@@ -845,9 +743,11 @@ bool pm_scale_report_write(const pm_report_options *opt, char *err, size_t errle
             fprintf(f,
                     "%-12s | %4.0f | %9.0f | %8.0f kB | %8.0f kB | %14.5f | %9.0f | %7.3f | "
                     "%6.1f MB | %s\n",
-                    stack, count, pm__num(r, "completed"), peak, pm__num(r, "mean_rss_kb_per_vm"),
-                    pm__num(r, "cpu_s_per_vm_s"), pm__num(r, "samples_per_s"),
-                    pm__num(r, "capture_mean"), pm__num(r, "bytes_on_disk") / 1e6, seed);
+                    stack, count, pm_result_number(r, "completed"), peak,
+                    pm_result_number(r, "mean_rss_kb_per_vm"),
+                    pm_result_number(r, "cpu_s_per_vm_s"), pm_result_number(r, "samples_per_s"),
+                    pm_result_number(r, "capture_mean"), pm_result_number(r, "bytes_on_disk") / 1e6,
+                    seed);
         }
         pm__scale_compare(f, &rows);
         ok = fclose(f) == 0;

@@ -11,7 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -28,24 +27,10 @@
  * race, so start tries a few ports before it gives up. */
 #define PM__START_ATTEMPTS 3
 
-typedef enum { PM__PROBE_TCP, PM__PROBE_REDIS, PM__PROBE_HTTP } pm__probe_kind;
-
-typedef struct {
-    pm__probe_kind kind;
-    const char *http_path;
-} pm__probe;
-
 static int pm__fail(const char *cmd, const char *msg)
 {
     fprintf(stderr, "perfmatrix service %s: %s\n", cmd, msg);
     return PM_EXIT_FAILED;
-}
-
-static int pm__usage(const char *cmd, const char *msg, const char *arg)
-{
-    fprintf(stderr, "perfmatrix service %s: %s%s%s (see perf/README.md)\n", cmd, msg,
-            arg ? " " : "", arg ? arg : "");
-    return PM_EXIT_USAGE;
 }
 
 static char *pm__path(const char *dir, const char *name)
@@ -78,55 +63,32 @@ static char *pm__substitute(const char *text, const char *key, const char *value
     return out;
 }
 
-static bool pm__probe_parse(const char *text, pm__probe *probe)
+bool pm_service_probe_parse(const char *text, pm_service_probe *probe)
 {
     if (strcmp(text, "tcp") == 0)
-        *probe = (pm__probe){PM__PROBE_TCP, NULL};
+        *probe = (pm_service_probe){PM_SERVICE_PROBE_TCP, NULL};
     else if (strcmp(text, "redis") == 0)
-        *probe = (pm__probe){PM__PROBE_REDIS, NULL};
+        *probe = (pm_service_probe){PM_SERVICE_PROBE_REDIS, NULL};
     else if (strncmp(text, "http:/", 6) == 0)
-        *probe = (pm__probe){PM__PROBE_HTTP, text + 5};
+        *probe = (pm_service_probe){PM_SERVICE_PROBE_HTTP, text + 5};
     else
         return false;
     return true;
 }
 
-/* Sends request and reads the first bytes of the answer, one second at most. */
-static bool pm__exchange(int port, const char *request, char *reply, size_t len)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return false;
-    struct timeval tv = {.tv_sec = 1};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    size_t rlen = strlen(request);
-    bool ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-              write(s, request, rlen) == (ssize_t)rlen;
-    ssize_t n = ok ? read(s, reply, len - 1) : -1;
-    close(s);
-    if (n <= 0)
-        return false;
-    reply[n] = '\0';
-    return true;
-}
-
-static bool pm__probe_ready(const pm__probe *probe, int port)
+static bool pm__probe_ready(const pm_service_probe *probe, int port)
 {
     char reply[64], request[512];
     switch (probe->kind) {
-    case PM__PROBE_TCP:
+    case PM_SERVICE_PROBE_TCP:
         return pmb_loopback_port_open(port);
-    case PM__PROBE_REDIS:
-        return pm__exchange(port, "PING\r\n", reply, sizeof reply) &&
+    case PM_SERVICE_PROBE_REDIS:
+        return pmb_loopback_exchange(port, "PING\r\n", reply, sizeof reply, 1, false) > 0 &&
                strncmp(reply, "+PONG", 5) == 0;
-    case PM__PROBE_HTTP:
+    case PM_SERVICE_PROBE_HTTP:
         snprintf(request, sizeof request, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
                  probe->http_path);
-        return pm__exchange(port, request, reply, sizeof reply) &&
+        return pmb_loopback_exchange(port, request, reply, sizeof reply, 1, false) > 0 &&
                (strncmp(reply, "HTTP/1.0 200", 12) == 0 || strncmp(reply, "HTTP/1.1 200", 12) == 0);
     }
     return false;
@@ -217,7 +179,7 @@ static int pm__write_addr(const char *dir, const char *text)
 /* One attempt on one port: the watchdog's pid file appears, then the probe
  * answers, within ready_timeout; false (with the server stopped) otherwise. */
 static bool pm__start_once(char **argv, const char *dir, int port, double life, double ready,
-                           const pm__probe *probe)
+                           const pm_service_probe *probe)
 {
     char *pid_file = pm__path(dir, "pid");
     unlink(pid_file);
@@ -248,49 +210,23 @@ static bool pm__start_once(char **argv, const char *dir, int port, double life, 
     return false;
 }
 
-static int pm__start(int argc, char **argv)
+int pm_service_start(const pm_service_options *opt, char **argv, int argc)
 {
-    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
-                                         {"probe", required_argument, NULL, 'p'},
-                                         {"lifetime-sec", required_argument, NULL, 'l'},
-                                         {"ready-timeout-sec", required_argument, NULL, 'r'},
-                                         {"port", required_argument, NULL, 'P'},
-                                         {NULL, 0, NULL, 0}};
-    const char *dir = NULL;
-    pm__probe probe = {PM__PROBE_TCP, NULL};
-    double life = 3600, ready = 30;
-    int fixed_port = 0;
+    const char *dir = opt->dir;
+    const pm_service_probe *probe = &opt->probe;
+    double life = opt->lifetime_sec, ready = opt->ready_timeout_sec;
+    int fixed_port = opt->port;
     pmb_error err = {0};
-    int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (c == 'd')
-            dir = optarg;
-        else if (c == 'p' && !pm__probe_parse(optarg, &probe))
-            return pm__usage("start", "--probe must be tcp, redis or http:/PATH, not", optarg);
-        else if (c == 'l' &&
-                 pmb_parse_double("--lifetime-sec", optarg, 1, 7 * 86400, &life, &err) != PMB_OK)
-            return pm__usage("start", err.msg, NULL);
-        else if (c == 'r' &&
-                 pmb_parse_double("--ready-timeout-sec", optarg, 0.1, 600, &ready, &err) != PMB_OK)
-            return pm__usage("start", err.msg, NULL);
-        else if (c == 'P' && pmb_parse_int("--port", optarg, 1, 65535, &fixed_port, &err) != PMB_OK)
-            return pm__usage("start", err.msg, NULL);
-        else if (c == '?')
-            return pm__usage("start", "unknown option", argv[optind - 1]);
-    }
-    if (dir == NULL || optind >= argc)
-        return pm__usage("start", "--dir and a program after -- are required", NULL);
     if (pmb_mkdirs(dir, &err) != PMB_OK)
         return pm__fail("start", err.msg);
     char program[PATH_MAX];
-    if (!pmb_program_find(argv[optind], program, sizeof program)) {
+    if (!pmb_program_find(argv[0], program, sizeof program)) {
         char text[PATH_MAX + 64];
-        snprintf(text, sizeof text, "skip: %s is not installed\n", argv[optind]);
+        snprintf(text, sizeof text, "skip: %s is not installed\n", argv[0]);
         printf("perfmatrix service start: %s", text + 6);
         return pm__write_addr(dir, text);
     }
-    int n = argc - optind;
-    char **sargv = pmb_calloc((size_t)n + 1, sizeof *sargv);
+    char **sargv = pmb_calloc((size_t)argc + 1, sizeof *sargv);
     /* A given port (a server restarted where its clients expect it) gets
      * one attempt; a free one is chosen anew on each. */
     int attempts = fixed_port ? 1 : PM__START_ATTEMPTS;
@@ -301,44 +237,33 @@ static int pm__start(int argc, char **argv)
         char port_s[16];
         snprintf(port_s, sizeof port_s, "%d", port);
         sargv[0] = program;
-        for (int i = 1; i < n; i++) {
-            char *with_port = pm__substitute(argv[optind + i], "{port}", port_s);
+        for (int i = 1; i < argc; i++) {
+            char *with_port = pm__substitute(argv[i], "{port}", port_s);
             sargv[i] = pm__substitute(with_port, "{dir}", dir);
             free(with_port);
         }
-        bool up = pm__start_once(sargv, dir, port, life, ready, &probe);
-        for (int i = 1; i < n; i++)
+        bool up = pm__start_once(sargv, dir, port, life, ready, probe);
+        for (int i = 1; i < argc; i++)
             free(sargv[i]);
         if (up) {
             free(sargv);
             printf("perfmatrix service start: %s on 127.0.0.1:%d (lifetime %g s, log %s/log)\n",
-                   argv[optind], port, life, dir);
+                   argv[0], port, life, dir);
             char addr[64];
             snprintf(addr, sizeof addr, "127.0.0.1:%d\n", port);
             return pm__write_addr(dir, addr);
         }
         fprintf(stderr, "perfmatrix service start: %s on port %d: not ready (attempt %d of %d)\n",
-                argv[optind], port, attempt, attempts);
+                argv[0], port, attempt, attempts);
     }
     free(sargv);
-    fprintf(stderr, "perfmatrix service start: %s did not become ready (see %s/log)\n",
-            argv[optind], dir);
+    fprintf(stderr, "perfmatrix service start: %s did not become ready (see %s/log)\n", argv[0],
+            dir);
     return PM_EXIT_FAILED;
 }
 
-static int pm__stop(int argc, char **argv)
+int pm_service_stop(const char *dir)
 {
-    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
-    const char *dir = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (c == 'd')
-            dir = optarg;
-        else
-            return pm__usage("stop", "unknown option", argv[optind - 1]);
-    }
-    if (dir == NULL)
-        return pm__usage("stop", "--dir is required", NULL);
     pid_t pid;
     pmb_error err = {0};
     if (pm__read_pid(dir, &pid, &err) != PMB_OK)
@@ -376,26 +301,9 @@ bool pm_service_addr(const char *addr_file, char *addr, size_t len, char *why, s
     return ok;
 }
 
-static int pm__run(int argc, char **argv)
+int pm_service_run(const char *dir, double timeout, char **argv, int argc)
 {
-    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
-                                         {"timeout-sec", required_argument, NULL, 't'},
-                                         {NULL, 0, NULL, 0}};
-    const char *dir = NULL;
-    double timeout = 60;
     pmb_error err = {0};
-    int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (c == 'd')
-            dir = optarg;
-        else if (c == 't' &&
-                 pmb_parse_double("--timeout-sec", optarg, 0.001, 86400, &timeout, &err) != PMB_OK)
-            return pm__usage("run", err.msg, NULL);
-        else if (c == '?')
-            return pm__usage("run", "unknown option", argv[optind - 1]);
-    }
-    if (dir == NULL || optind >= argc)
-        return pm__usage("run", "--dir and a command after -- are required", NULL);
     char addr[256], why[512];
     char *addr_file = pm__path(dir, "addr");
     bool up = pm_service_addr(addr_file, addr, sizeof addr, why, sizeof why);
@@ -405,10 +313,9 @@ static int pm__run(int argc, char **argv)
         return PM_EXIT_SKIPPED;
     }
     const char *port = strrchr(addr, ':') + 1;
-    int n = argc - optind;
-    char **cmd = pmb_calloc((size_t)n + 1, sizeof *cmd);
-    for (int i = 0; i < n; i++) {
-        char *with_addr = pm__substitute(argv[optind + i], "{addr}", addr);
+    char **cmd = pmb_calloc((size_t)argc + 1, sizeof *cmd);
+    for (int i = 0; i < argc; i++) {
+        char *with_addr = pm__substitute(argv[i], "{addr}", addr);
         cmd[i] = pm__substitute(with_addr, "{port}", port);
         free(with_addr);
     }
@@ -417,28 +324,10 @@ static int pm__run(int argc, char **argv)
     pmb_child_status st;
     if (rc == PMB_OK)
         rc = pmb_child_wait(pid, timeout, PM__STOP_GRACE_SEC, &st, &err);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < argc; i++)
         free(cmd[i]);
     free(cmd);
     if (rc != PMB_OK)
         return pm__fail("run", err.msg);
     return st.exit_code;
-}
-
-int pm_cmd_service(int argc, char **argv)
-{
-    static const struct {
-        const char *name;
-        int (*run)(int, char **);
-    } cmds[] = {{"start", pm__start}, {"stop", pm__stop}, {"run", pm__run}};
-    if (argc < 2)
-        return pm__usage("", "expected start, stop or run", NULL);
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(argv[1], cmds[i].name) == 0) {
-            optind = 0;
-            opterr = 0;
-            return cmds[i].run(argc - 1, argv + 1);
-        }
-    }
-    return pm__usage("", "unknown subcommand", argv[1]);
 }

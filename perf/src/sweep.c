@@ -1,6 +1,7 @@
 #include "perfmatrix/sweep.h"
 
 #include "perfmatrix/record.h"
+#include "pmbase/alloc.h"
 #include "pmbase/file.h"
 #include "pmbase/number.h"
 
@@ -54,6 +55,21 @@ bool pm_write_file_atomic(const char *path, const char *text, char *err, size_t 
         return false;
     }
     return true;
+}
+
+bool pm_write_json_file(const char *path, const cJSON *obj, char *err, size_t errlen)
+{
+    char *text = cJSON_Print(obj);
+    if (!text)
+        pmb_oom("a result object as text");
+    size_t len = strlen(text);
+    char *file = pmb_malloc(len + 2);
+    memcpy(file, text, len);
+    memcpy(file + len, "\n", 2);
+    cJSON_free(text);
+    bool ok = pm_write_file_atomic(path, file, err, errlen);
+    free(file);
+    return ok;
 }
 
 char *pm_read_file(const char *path, char *err, size_t errlen)
@@ -174,6 +190,23 @@ const char *pm_result_kind(const cJSON *obj)
 {
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
     return cJSON_IsString(kind) ? kind->valuestring : "";
+}
+
+double pm_result_number(const cJSON *obj, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
+}
+
+const char *pm_stdout_object(const char *out)
+{
+    for (const char *line = out; line && *line; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        if (*line == '{')
+            return line;
+    }
+    return NULL;
 }
 
 bool pm_sweep_each(const char *sweep_dir, bool missing_ok, pm_sweep_visitor visit, void *ctx,

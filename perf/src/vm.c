@@ -1,5 +1,7 @@
 #include "perfmatrix/vm.h"
 
+#include "columns.h"
+
 #include "perfmatrix/cli.h"
 #include "perfmatrix/point.h"
 #include "perfmatrix/proc.h"
@@ -9,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,10 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* The per-run timeout when none is given: the workload's own duration plus
- * this margin, which covers the VMM's start and the store's final sync. */
-#define PM__VM_TIMEOUT_MARGIN_SEC 30.0
 
 /* A store whose series span more than this is not one VM lifecycle (a clock
  * jump or a foreign store); the timeline refuses it rather than allocate. */
@@ -38,175 +35,75 @@ __attribute__((format(printf, 3, 4))) static void pm__fmt(char *err, size_t errl
     va_end(ap);
 }
 
-typedef enum { PM__STR, PM__INT, PM__DBL } pm__type;
+#define PM__COL(field, type) PM__COLUMN(pm_vm_row, field, PM__COL_##type)
 
-typedef struct {
-    const char *name;
-    pm__type type;
-    size_t offset;
-    size_t size;
-} pm__column;
-
-#define PM__COL(field, type)                                                                       \
-    {                                                                                              \
-#field, type, offsetof(pm_vm_row, field), sizeof(((pm_vm_row *)0)->field)                  \
-    }
-
-/* One table drives the CSV header, the CSV rows and the JSON objects, so the
- * formats cannot drift apart. The first 19 are the documented columns. */
+/* The VM runs' table. The first 19 are the documented columns. */
 static const pm__column pm__columns[] = {
-    PM__COL(ts, PM__STR),
-    PM__COL(duration_s, PM__INT),
-    PM__COL(run_idx, PM__INT),
-    PM__COL(backend, PM__STR),
-    PM__COL(vcpus, PM__INT),
-    PM__COL(wall_s, PM__DBL),
-    PM__COL(start_to_entry_us, PM__DBL),
-    PM__COL(points, PM__DBL),
-    PM__COL(expected_points, PM__DBL),
-    PM__COL(capture_rate, PM__DBL),
-    PM__COL(exits_total, PM__DBL),
-    PM__COL(exits_per_sec, PM__DBL),
-    PM__COL(peak_rss_kb, PM__DBL),
-    PM__COL(cpu_user_s, PM__DBL),
-    PM__COL(cpu_sys_s, PM__DBL),
-    PM__COL(exit_code, PM__INT),
-    PM__COL(timeout_killed, PM__INT),
-    PM__COL(status, PM__STR),
-    PM__COL(reason, PM__STR),
-    PM__COL(nproc, PM__INT),
-    PM__COL(pinned_cpus, PM__INT),
-    PM__COL(ru_maxrss_kb, PM__DBL),
-    PM__COL(store_exits, PM__DBL),
-    PM__COL(git_sha, PM__STR),
-    PM__COL(test, PM__STR),
-    PM__COL(timeline, PM__STR),
+    PM__COL(ts, STR),
+    PM__COL(duration_s, INT),
+    PM__COL(run_idx, INT),
+    PM__COL(backend, STR),
+    PM__COL(vcpus, INT),
+    PM__COL(wall_s, DBL),
+    PM__COL(start_to_entry_us, DBL),
+    PM__COL(points, DBL),
+    PM__COL(expected_points, DBL),
+    PM__COL(capture_rate, DBL),
+    PM__COL(exits_total, DBL),
+    PM__COL(exits_per_sec, DBL),
+    PM__COL(peak_rss_kb, DBL),
+    PM__COL(cpu_user_s, DBL),
+    PM__COL(cpu_sys_s, DBL),
+    PM__COL(exit_code, INT),
+    PM__COL(timeout_killed, INT),
+    PM__COL(status, STR),
+    PM__COL(reason, STR),
+    PM__COL(nproc, INT),
+    PM__COL(pinned_cpus, INT),
+    PM__COL(ru_maxrss_kb, DBL),
+    PM__COL(store_exits, DBL),
+    PM__COL(git_sha, STR),
+    PM__COL(test, STR),
+    PM__COL(timeline, STR),
 };
 
 #define PM__NCOL (sizeof pm__columns / sizeof pm__columns[0])
 
+static const pm__row_table pm__table = {"vm", pm__columns, PM__NCOL, 10};
+
 void pm_vm_row_init(pm_vm_row *row)
 {
     memset(row, 0, sizeof *row);
-    for (size_t i = 0; i < PM__NCOL; i++)
-        if (pm__columns[i].type == PM__DBL)
-            *(double *)(void *)((char *)row + pm__columns[i].offset) = NAN;
+    pm__columns_unmeasured(&pm__table, row);
 }
 
 const char *pm_vm_csv_header(void)
 {
     static char header[1024];
-    if (header[0] == '\0') {
-        size_t used = 0;
-        for (size_t i = 0; i < PM__NCOL; i++)
-            used += (size_t)snprintf(header + used, sizeof header - used, "%s%s", i ? "," : "",
-                                     pm__columns[i].name);
-    }
+    if (header[0] == '\0')
+        pm__columns_header(&pm__table, header, sizeof header);
     return header;
-}
-
-static void pm__csv_text(FILE *f, const char *text)
-{
-    if (strpbrk(text, ",\"\r\n") == NULL) {
-        fputs(text, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *c = text; *c; c++) {
-        if (*c == '"')
-            fputc('"', f);
-        fputc(*c, f);
-    }
-    fputc('"', f);
 }
 
 void pm_vm_csv_write_row(FILE *f, const pm_vm_row *row)
 {
-    for (size_t i = 0; i < PM__NCOL; i++) {
-        const pm__column *col = &pm__columns[i];
-        const char *p = (const char *)row + col->offset;
-        if (i)
-            fputc(',', f);
-        if (col->type == PM__STR) {
-            pm__csv_text(f, p);
-        } else if (col->type == PM__INT) {
-            fprintf(f, "%d", *(const int *)(const void *)p);
-        } else {
-            /* An unmeasured figure stays empty rather than a fake zero. */
-            double d = *(const double *)(const void *)p;
-            if (!isnan(d))
-                fprintf(f, "%.10g", d);
-        }
-    }
-    fputc('\n', f);
+    pm__columns_write_csv(&pm__table, f, row);
 }
 
 cJSON *pm_vm_row_to_json(const pm_vm_row *row)
 {
-    cJSON *obj = cJSON_CreateObject();
-    if (!obj)
-        return NULL;
-    cJSON_AddStringToObject(obj, "kind", "vm");
-    for (size_t i = 0; i < PM__NCOL; i++) {
-        const pm__column *col = &pm__columns[i];
-        const char *p = (const char *)row + col->offset;
-        if (col->type == PM__STR) {
-            cJSON_AddStringToObject(obj, col->name, p);
-        } else if (col->type == PM__INT) {
-            cJSON_AddNumberToObject(obj, col->name, *(const int *)(const void *)p);
-        } else {
-            double d = *(const double *)(const void *)p;
-            if (isnan(d))
-                cJSON_AddNullToObject(obj, col->name);
-            else
-                cJSON_AddNumberToObject(obj, col->name, d);
-        }
-    }
-    return obj;
+    return pm__columns_to_json(&pm__table, row);
 }
 
 bool pm_vm_row_from_json(const cJSON *obj, pm_vm_row *row, char *err, size_t errlen)
 {
     pm_vm_row_init(row);
-    if (!cJSON_IsObject(obj)) {
-        snprintf(err, errlen, "not a JSON object");
-        return false;
-    }
-    for (size_t i = 0; i < PM__NCOL; i++) {
-        const pm__column *col = &pm__columns[i];
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, col->name);
-        char *p = (char *)row + col->offset;
-        if (!item || cJSON_IsNull(item))
-            continue;
-        if (col->type == PM__STR) {
-            if (!cJSON_IsString(item)) {
-                snprintf(err, errlen, "field %s: expected a string", col->name);
-                return false;
-            }
-            snprintf(p, col->size, "%s", item->valuestring);
-        } else if (!cJSON_IsNumber(item)) {
-            snprintf(err, errlen, "field %s: expected a number", col->name);
-            return false;
-        } else if (col->type == PM__INT) {
-            *(int *)(void *)p = (int)item->valuedouble;
-        } else {
-            *(double *)(void *)p = item->valuedouble;
-        }
-    }
-    return true;
+    return pm__columns_from_json(&pm__table, obj, row, err, errlen);
 }
 
 bool pm_vm_rows_push(pm_vm_rows *rows, const pm_vm_row *row)
 {
-    if (rows->n == rows->cap) {
-        size_t cap = rows->cap ? rows->cap * 2 : 16;
-        pm_vm_row *v = realloc(rows->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        rows->v = v;
-        rows->cap = cap;
-    }
-    rows->v[rows->n++] = *row;
+    rows->v = pm__rows_append(rows->v, &rows->n, &rows->cap, sizeof *rows->v, row);
     return true;
 }
 
@@ -215,12 +112,6 @@ void pm_vm_rows_free(pm_vm_rows *rows)
     free(rows->v);
     rows->v = NULL;
     rows->n = rows->cap = 0;
-}
-
-static double pm__num(const cJSON *obj, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
 }
 
 static void pm__str(const cJSON *obj, const char *key, char *out, size_t len)
@@ -236,13 +127,8 @@ bool pm_vm_parse_summary(const char *out, pm_vm_row *row, double *summary_uptime
     *summary_uptime_points = NAN;
     if (crash && crashlen)
         crash[0] = '\0';
-    const char *start = out;
-    while (start && *start && *start != '{') {
-        start = strchr(start, '\n');
-        if (start)
-            start++;
-    }
-    if (!start || *start != '{') {
+    const char *start = pm_stdout_object(out);
+    if (!start) {
         snprintf(err, errlen, "no --json summary object on stdout");
         return false;
     }
@@ -253,23 +139,23 @@ bool pm_vm_parse_summary(const char *out, pm_vm_row *row, double *summary_uptime
         return false;
     }
     pm__str(obj, "backend", row->backend, sizeof row->backend);
-    double v = pm__num(obj, "vcpus");
+    double v = pm_result_number(obj, "vcpus");
     if (!isnan(v))
         row->vcpus = (int)v;
-    row->wall_s = pm__num(obj, "wall_s");
-    row->start_to_entry_us = pm__num(obj, "start_to_entry_us");
-    row->expected_points = pm__num(obj, "expected_points");
-    row->exits_total = pm__num(obj, "exits_total");
-    row->peak_rss_kb = pm__num(obj, "peak_rss_kb");
-    row->cpu_user_s = pm__num(obj, "cpu_user_s");
-    row->cpu_sys_s = pm__num(obj, "cpu_sys_s");
+    row->wall_s = pm_result_number(obj, "wall_s");
+    row->start_to_entry_us = pm_result_number(obj, "start_to_entry_us");
+    row->expected_points = pm_result_number(obj, "expected_points");
+    row->exits_total = pm_result_number(obj, "exits_total");
+    row->peak_rss_kb = pm_result_number(obj, "peak_rss_kb");
+    row->cpu_user_s = pm_result_number(obj, "cpu_user_s");
+    row->cpu_sys_s = pm_result_number(obj, "cpu_sys_s");
     if (!isnan(row->exits_total) && row->wall_s > 0)
         row->exits_per_sec = row->exits_total / row->wall_s;
     pm__str(obj, "git_sha", row->git_sha, sizeof row->git_sha);
     if (crash)
         pm__str(obj, "crash", crash, crashlen);
     const cJSON *points = cJSON_GetObjectItemCaseSensitive(obj, "points");
-    *summary_uptime_points = pm__num(points, "vmm_uptime_seconds");
+    *summary_uptime_points = pm_result_number(points, "vmm_uptime_seconds");
     cJSON_Delete(obj);
     return true;
 }
@@ -445,17 +331,6 @@ void pm_vm_print_measurements(const pm_vm_row *row)
     fflush(stdout);
 }
 
-typedef struct {
-    const char *test;
-    const char *backend; /* NULL: the VMM's default */
-    int duration_s;
-    int run_idx;
-    int vcpus;
-    double timeout_sec;
-    char *const *command;
-    size_t command_len;
-} pm__vm_config;
-
 /* The last non-empty line of text (the VMM's one-line error), into out. */
 static void pm__last_line(const char *text, char *out, size_t len)
 {
@@ -472,7 +347,7 @@ static void pm__last_line(const char *text, char *out, size_t len)
 /* Runs the VMM with its stderr in log_path (kept beside the result, and
  * copied to ours afterwards so CTest's log still shows it): the driver needs
  * the VMM's one-line reason for a skip or a failure. */
-static bool pm__run_logged(char **argv, const pm__vm_config *cfg, int pin, const char *log_path,
+static bool pm__run_logged(char **argv, const pm_vm_config *cfg, int pin, const char *log_path,
                            pm_child *child, char **log, char *err, size_t errlen)
 {
     *log = NULL;
@@ -503,7 +378,7 @@ static bool pm__run_logged(char **argv, const pm__vm_config *cfg, int pin, const
 }
 
 /* Classifies a finished run from its exit, summary and store. */
-static void pm__classify(pm_vm_row *row, const pm__vm_config *cfg, const char *log, bool parsed,
+static void pm__classify(pm_vm_row *row, const pm_vm_config *cfg, const char *log, bool parsed,
                          const char *parse_err, const char *crash, double summary_uptime,
                          const char *store_dir, const char *timeline_path)
 {
@@ -561,19 +436,6 @@ static void pm__classify(pm_vm_row *row, const pm__vm_config *cfg, const char *l
     }
 }
 
-static bool pm__plain_name(const char *name)
-{
-    if (!*name)
-        return false;
-    for (const char *c = name; *c; c++) {
-        bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                     (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
-        if (!plain)
-            return false;
-    }
-    return true;
-}
-
 /* A store directory that did not exist before this run: <test>.store, or
  * <test>.store.N when a rerun in the same sweep left one behind. */
 static bool pm__fresh_store(const char *dir, const char *test, char *out, size_t len, char *err,
@@ -595,13 +457,7 @@ static bool pm__fresh_store(const char *dir, const char *test, char *out, size_t
     return false;
 }
 
-static int pm__usage(const char *msg)
-{
-    fprintf(stderr, "perfmatrix vm: %s (see perf/README.md)\n", msg);
-    return PM_EXIT_USAGE;
-}
-
-static int pm__vm_run(const pm__vm_config *cfg, const char *out_dir)
+int pm_vm_run(const pm_vm_config *cfg, const char *out_dir)
 {
     char sweep[256], dir[PM_PATH_LEN], err[PM_ERR_LEN];
     if (!pm_sweep_current(out_dir, true, sweep, sizeof sweep, err, sizeof err)) {
@@ -676,19 +532,10 @@ static int pm__vm_run(const pm__vm_config *cfg, const char *out_dir)
     free(log);
 
     cJSON *obj = pm_vm_row_to_json(&row);
-    char *text = obj ? cJSON_Print(obj) : NULL;
+    bool written = pm_write_json_file(result, obj, err, sizeof err);
     cJSON_Delete(obj);
-    size_t len = text ? strlen(text) : 0;
-    char *file = text ? malloc(len + 2) : NULL;
-    if (file) {
-        memcpy(file, text, len);
-        memcpy(file + len, "\n", 2);
-    }
-    cJSON_free(text);
-    bool written = file && pm_write_file_atomic(result, file, err, sizeof err);
-    free(file);
     if (!written) {
-        fprintf(stderr, "perfmatrix vm: %s\n", text ? err : "out of memory for the result");
+        fprintf(stderr, "perfmatrix vm: %s\n", err);
         return PM_EXIT_FAILED;
     }
     bool skipped = strcmp(row.status, "skipped") == 0;
@@ -709,75 +556,4 @@ static int pm__vm_run(const pm__vm_config *cfg, const char *out_dir)
         return PM_EXIT_FAILED;
     }
     return PM_EXIT_OK;
-}
-
-int pm_vm_main(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"output-dir", required_argument, NULL, 'o'}, {"duration", required_argument, NULL, 'd'},
-        {"run", required_argument, NULL, 'r'},        {"timeout", required_argument, NULL, 't'},
-        {"backend", required_argument, NULL, 'b'},    {"vcpus", required_argument, NULL, 'v'},
-        {"test", required_argument, NULL, 'n'},       {NULL, 0, NULL, 0}};
-    pm__vm_config cfg = {.run_idx = 1, .timeout_sec = 0};
-    const char *out = NULL;
-    int vcpus = 1, c;
-    bool ok = true;
-    while (ok && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'd':
-            ok = pm_parse_int(optarg, 1, 86400, &cfg.duration_s);
-            break;
-        case 'r':
-            ok = pm_parse_int(optarg, 1, 1 << 20, &cfg.run_idx);
-            break;
-        case 't':
-            ok = pm_parse_double(optarg, 0.001, 7 * 86400, &cfg.timeout_sec);
-            break;
-        case 'b':
-            cfg.backend = optarg;
-            ok = strcmp(optarg, "auto") == 0 || strcmp(optarg, "kvm") == 0 ||
-                 strcmp(optarg, "ptrace") == 0;
-            break;
-        case 'v':
-            ok = pm_parse_int(optarg, 1, 8, &vcpus);
-            break;
-        case 'n':
-            cfg.test = optarg;
-            break;
-        default:
-            return pm__usage("unknown option");
-        }
-    }
-    if (!ok)
-        return pm__usage("bad value for an option (--duration 1-86400 s, --backend "
-                         "auto|kvm|ptrace, --vcpus 1-8)");
-    if (cfg.duration_s == 0 || optind >= argc)
-        return pm__usage("--duration and the rondo-vmm command after -- are required");
-    cfg.command = argv + optind;
-    cfg.command_len = (size_t)(argc - optind);
-    if (cfg.timeout_sec == 0)
-        cfg.timeout_sec = cfg.duration_s + PM__VM_TIMEOUT_MARGIN_SEC;
-    char err[PM_ERR_LEN];
-    /* VCPUS (the test presets') wins, as for engine points; rondo-vmm takes
-     * 1 to 8 vCPUs. */
-    if (!pm_env_int("VCPUS", vcpus, 1, 8, &cfg.vcpus, err, sizeof err)) {
-        fprintf(stderr, "perfmatrix vm: %s (rondo-vmm runs 1 to 8 vCPUs)\n", err);
-        return PM_EXIT_USAGE;
-    }
-    char name[160];
-    if (!cfg.test) {
-        snprintf(name, sizeof name, "vm.lifecycle.%ds.r%d", cfg.duration_s, cfg.run_idx);
-        cfg.test = name;
-    }
-    if (!pm__plain_name(cfg.test) || strlen(cfg.test) > 120)
-        return pm__usage("--test takes up to 120 letters, digits, '.', '_' or '-'");
-    /* OUTPUT_DIR from the environment wins, as for every point; sets that
-     * must not move (smoke) unset it through CTest. */
-    const char *env = getenv("OUTPUT_DIR");
-    if (env && *env)
-        out = env;
-    return pm__vm_run(&cfg, out ? out : "./perf_results");
 }

@@ -63,8 +63,9 @@ static const char *pm__fig(double v, int decimals, const char *unit, char *buf, 
     return buf;
 }
 
-static bool pm__has_test(const pm_vm_rows *rows, const char *name)
+static bool pm__has_test(const void *ctx, const char *name)
 {
+    const pm_vm_rows *rows = ctx;
     for (size_t i = 0; i < rows->n; i++)
         if (strcmp(rows->v[i].test, name) == 0)
             return true;
@@ -102,22 +103,7 @@ size_t pm_vm_summary_write(FILE *f, const pm_vm_rows *rows, const char *vm_manif
     if (rows->n == 0)
         fprintf(f, "(no VM run recorded)\n");
     fprintf(f, "\nMissing or failed VM points:\n");
-    size_t missing = 0;
-    char err[PM_ERR_LEN];
-    char *text = vm_manifest ? pm_read_file(vm_manifest, err, sizeof err) : NULL;
-    char *save = NULL;
-    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
-         line = strtok_r(NULL, "\n", &save)) {
-        line[strcspn(line, "\t ")] = '\0';
-        if (*line == '\0' || *line == '#' || pm__has_test(rows, line))
-            continue;
-        fprintf(f,
-                "  %s: no result (not run in this sweep, or killed by CTest's TIMEOUT before it "
-                "could record)\n",
-                line);
-        missing++;
-    }
-    free(text);
+    size_t missing = pm_manifest_missing(f, vm_manifest, pm__has_test, rows, false);
     for (size_t i = 0; i < rows->n; i++) {
         const pm_vm_row *r = &rows->v[i];
         if (strcmp(r->status, "ok") != 0) {
@@ -193,22 +179,10 @@ static size_t pm__write_plot_data(const pm_vm_rows *rows, const char *sweep_dir,
 static bool pm__plot(const pm_vm_rows *rows, const pm_report_options *opt, const char *sweep_dir,
                      char *err, size_t errlen)
 {
-    char plots[PM_PATH_LEN], data[PM_PATH_LEN + 32], out[PM_PATH_LEN + 32];
-    const char *stamp = strncmp(opt->base, "sweep_", 6) == 0 ? opt->base + 6 : opt->base;
-    snprintf(plots, sizeof plots, "%s/plots_%s", opt->out_dir, stamp);
-    if (strchr(plots, '\'') || strchr(opt->templates, '\'')) {
-        snprintf(err, errlen, "%s: a quote in the path cannot reach gnuplot", plots);
+    char data[PM_PLOT_PATH_LEN], out[PM_PLOT_PATH_LEN];
+    FILE *f = pm_plot_data_open(opt, "vm_timeline.dat", "vm_lifecycle", data, out, err, errlen);
+    if (f == NULL)
         return false;
-    }
-    if (!pm_mkdirs(plots, err, errlen))
-        return false;
-    snprintf(data, sizeof data, "%s/vm_timeline.dat", plots);
-    snprintf(out, sizeof out, "%s/vm_lifecycle", plots);
-    FILE *f = fopen(data, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", data, strerror(errno));
-        return false;
-    }
     char titles[4096];
     size_t n = pm__write_plot_data(rows, sweep_dir, f, titles, sizeof titles);
     if (fclose(f) != 0) {

@@ -74,9 +74,9 @@ int rankd_bench_run(const rankd_bench_config *cfg, rankd_bench_result *res, rank
 
 /* The result as the JSON object `rankd --json` prints: the contract with
  * perfmatrix, every field listed in engine/README.md ("Bench result").
- * git_sha names the build measured. NULL when out of memory; the caller
- * frees it with cJSON_Delete. Declared with the struct tag so that this
- * header does not need cJSON's. */
+ * git_sha names the build measured. Running out of memory aborts (the
+ * pmbase allocation policy); the caller frees it with cJSON_Delete. Declared with the struct tag so
+ * that this header does not need cJSON's. */
 struct cJSON *rankd_bench_json(const rankd_bench_config *cfg, const rankd_bench_result *res,
                                const char *git_sha);
 

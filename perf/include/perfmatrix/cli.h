@@ -1,5 +1,6 @@
-/* The perfmatrix program: subcommands setup, point, report, bench, command
- * and service (see perf/README.md).
+/* The perfmatrix program: subcommands setup, point, report, bench, command,
+ * service, compare, vm and scale, one file each (src/cmd_<name>.c; see
+ * perf/README.md).
  * Exit codes: 0 ok, 1 the measurement or an output failed, 2 bad usage or
  * input, 77 skipped (a prerequisite is missing). */
 #ifndef PERFMATRIX_CLI_H

@@ -55,6 +55,4 @@ size_t pm_compare(const pm_rows *base, const pm_rows *fresh, const pm_compare_op
 /* The comparison as a text table, followed by a one-line verdict. */
 void pm_compare_write(FILE *f, const pm_compare_row *rows, size_t n, const pm_compare_options *opt);
 
-int pm_cmd_compare(int argc, char **argv);
-
 #endif

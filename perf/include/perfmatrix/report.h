@@ -5,6 +5,7 @@
 
 #include "perfmatrix/analysis.h"
 #include "perfmatrix/record.h"
+#include "perfmatrix/sweep.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -81,6 +82,16 @@ size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us);
 /* The knee, operating point, headroom and USL lines of one series. */
 void pm_knee_analysis_write(FILE *f, const pm_series *s, double slo_p99_us);
 
+/* Says whether the rows in ctx hold a result for the test name. */
+typedef bool (*pm_has_result)(const void *ctx, const char *name);
+
+/* Writes one line to f per test a manifest (one test name a line; blank
+ * lines and # comments skipped) names that has_result does not find, and
+ * returns how many. An unreadable manifest is said in one line when
+ * say_unreadable is set, and otherwise means no expected points. */
+size_t pm_manifest_missing(FILE *f, const char *manifest, pm_has_result has_result, const void *ctx,
+                           bool say_unreadable);
+
 /* Writes a line per expected point of the manifest that has no row, per
  * recorded row that is not ok (invalid, failed, ...) with the reason, and
  * per input noted as unreadable. Returns how many. */
@@ -92,13 +103,28 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
 /* Reads every point file (kind "point") of a sweep directory. */
 bool pm_sweep_load(const char *sweep_dir, pm_rows *rows, char *err, size_t errlen);
 
-/* Draws the three plots of one plan's series into plots_dir (PNG and SVG)
- * and prints a <CTestMeasurementFile> tag per PNG. */
 /* Runs `gnuplot -e vars script` (60 s at most) and prints the
  * <CTestMeasurementFile> tag of out.png under name. */
 bool pm_gnuplot_draw(const char *gnuplot, const char *script, const char *vars, const char *out,
                      const char *name, char *err, size_t errlen);
 
+/* Creates the report's plots directory, <out_dir>/plots_<ts> where ts is the
+ * base without its "sweep_", into out. Fails when the path is too long or
+ * holds a quote (the gnuplot scripts take it inside quotes), or when the
+ * templates' path does. */
+bool pm_plots_dir(const pm_report_options *opt, char *out, size_t len, char *err, size_t errlen);
+
+/* Opens <plots>/<data_name> (in the directory pm_plots_dir creates) for a
+ * plot's data, and names the plot <plots>/<plot_name>, without extension,
+ * in out. Both buffers hold PM_PLOT_PATH_LEN bytes. NULL with err when the
+ * directory or the file cannot be made. */
+#define PM_PLOT_PATH_LEN (PM_PATH_LEN + 64)
+FILE *pm_plot_data_open(const pm_report_options *opt, const char *data_name, const char *plot_name,
+                        char data[PM_PLOT_PATH_LEN], char out[PM_PLOT_PATH_LEN], char *err,
+                        size_t errlen);
+
+/* Draws the three plots of one plan's series into plots_dir (PNG and SVG)
+ * and prints a <CTestMeasurementFile> tag per PNG. */
 bool pm_plot_plan(const pm_series *series, size_t n, const char *plots_dir, const char *suffix,
                   const char *gnuplot, const char *templates, char *err, size_t errlen);
 

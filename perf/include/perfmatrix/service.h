@@ -19,7 +19,38 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-int pm_cmd_service(int argc, char **argv);
+/* How start tells that the server is ready: it accepts a TCP connection,
+ * answers a Redis PING, or answers GET PATH with 200. */
+typedef enum {
+    PM_SERVICE_PROBE_TCP,
+    PM_SERVICE_PROBE_REDIS,
+    PM_SERVICE_PROBE_HTTP
+} pm_service_probe_kind;
+
+typedef struct {
+    pm_service_probe_kind kind;
+    const char *http_path; /* for PM_SERVICE_PROBE_HTTP; points into the parsed text */
+} pm_service_probe;
+
+/* Parses "tcp", "redis" or "http:/PATH"; false for anything else. */
+bool pm_service_probe_parse(const char *text, pm_service_probe *probe);
+
+typedef struct {
+    const char *dir; /* holds addr, pid and log */
+    pm_service_probe probe;
+    double lifetime_sec;      /* the watchdog stops the server after this */
+    double ready_timeout_sec; /* per attempt */
+    int port;                 /* 0: a free one, chosen anew on each attempt */
+} pm_service_options;
+
+/* The three actions of `perfmatrix service`. Each prints one line saying
+ * what it did (or, on stderr, what failed) and returns the program's exit
+ * code: PM_EXIT_OK, PM_EXIT_FAILED, PM_EXIT_SKIPPED (run, when the service
+ * was skipped) or, for run, COMMAND's own. argv holds argc words: PROGRAM or
+ * COMMAND and its arguments. */
+int pm_service_start(const pm_service_options *opt, char **argv, int argc);
+int pm_service_stop(const char *dir);
+int pm_service_run(const char *dir, double timeout_sec, char **argv, int argc);
 
 /* Reads DIR/addr: true with the address, or false with the reason to skip. */
 bool pm_service_addr(const char *addr_file, char *addr, size_t len, char *why, size_t whylen);

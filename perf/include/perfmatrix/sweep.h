@@ -22,8 +22,6 @@ bool pm_sweep_begin(const char *out_dir, char *name, size_t namelen, char *err, 
 bool pm_sweep_current(const char *out_dir, bool create, char *name, size_t namelen, char *err,
                       size_t errlen);
 
-/* Writes text to path through a temporary file and rename, so readers never
- * see half a file. */
 /* Visits every result file (*.json) of a sweep directory: obj is the parsed
  * object, NULL for a file that is not JSON; the visitor returns false, with
  * err set, to stop. A missing directory is an empty sweep when missing_ok. */
@@ -34,7 +32,20 @@ bool pm_sweep_each(const char *sweep_dir, bool missing_ok, pm_sweep_visitor visi
 /* The "kind" of a result object ("point", "vm", "scale", ...), or "". */
 const char *pm_result_kind(const cJSON *obj);
 
+/* A number field of a result object, or NaN when it is absent or not a
+ * number. */
+double pm_result_number(const cJSON *obj, const char *key);
+
+/* Where the JSON object a program printed starts in its stdout: the first
+ * line beginning with '{' (a program may log lines before it), or NULL. */
+const char *pm_stdout_object(const char *out);
+
+/* Writes text to path through a temporary file and rename, so readers never
+ * see half a file. */
 bool pm_write_file_atomic(const char *path, const char *text, char *err, size_t errlen);
+
+/* Writes obj, pretty-printed with a final newline, to path the same way. */
+bool pm_write_json_file(const char *path, const cJSON *obj, char *err, size_t errlen);
 
 /* Reads a whole file; NULL with err on failure. The caller frees. */
 char *pm_read_file(const char *path, char *err, size_t errlen);

@@ -64,8 +64,8 @@ void pm_vm_row_init(pm_vm_row *row);
 /* The CSV header (the documented columns, then the appended ones). */
 const char *pm_vm_csv_header(void);
 
-/* One CSV line; text fields are quoted when they hold a comma, a quote or a
- * line break (RFC 4180), so the reason survives intact. */
+/* One CSV line; text fields are quoted when they hold a comma or a quote
+ * (RFC 4180) and line breaks become spaces, so one run stays one line. */
 void pm_vm_csv_write_row(FILE *f, const pm_vm_row *row);
 
 /* The result file's object: the row's fields plus "kind": "vm". */
@@ -105,8 +105,22 @@ bool pm_vm_verify(pm_vm_row *row, double summary_uptime_points, const pm_vm_stor
  * start_to_entry_us and peak_rss_kb (unknown figures are left out). */
 void pm_vm_print_measurements(const pm_vm_row *row);
 
-/* The `perfmatrix vm` subcommand (see perf/README.md). */
-int pm_vm_main(int argc, char **argv);
+/* One run of `perfmatrix vm` (see perf/README.md). */
+typedef struct {
+    const char *test;    /* the result's name, a plain file name */
+    const char *backend; /* NULL: the VMM's default */
+    int duration_s;
+    int run_idx;
+    int vcpus;
+    double timeout_sec;
+    char *const *command; /* rondo-vmm and its own arguments */
+    size_t command_len;
+} pm_vm_config;
+
+/* Runs the VMM once in the current sweep of out_dir, checks it against its
+ * store and writes the result; prints what happened and returns the
+ * program's exit code (PM_EXIT_OK, PM_EXIT_FAILED or PM_EXIT_SKIPPED). */
+int pm_vm_run(const pm_vm_config *cfg, const char *out_dir);
 
 /* Reads every VM result (kind "vm") of a sweep directory. A missing
  * directory is an empty sweep, not an error. */
