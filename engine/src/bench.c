@@ -654,11 +654,11 @@ static void bench_results(bench *b, rankd_bench_result *res)
 int rankd_bench_run(const rankd_bench_config *cfg, rankd_bench_result *res, rankd_error *err)
 {
     if (cfg->concurrency < 1 || cfg->concurrency > 100000)
-        return rankd_error_set(err, RANKD_EINPUT, "--concurrency: %u is not in [1, 100000]",
+        return rankd_error_set(err, RANKD_EINPUT, "bench: concurrency %u is not in [1, 100000]",
                                cfg->concurrency);
     if (cfg->requests == 0 && !(cfg->duration_sec > 0))
         return rankd_error_set(err, RANKD_EINPUT,
-                               "bench: give --bench N (requests) or --duration_sec S");
+                               "bench: neither a request count nor a duration given");
     bench b = {.cfg = cfg};
     b.generation = atomic_fetch_add(&bench_generation, 1) + 1;
     atomic_init(&b.total, UINT64_MAX);

@@ -5,11 +5,37 @@
 
 #include "rankd/rankd.h"
 
+#include <stdatomic.h>
+
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+
+struct rankd_regex {
+    pcre2_code *code;
+};
+
+struct rankd_request {
+    const rankd_plan *plan;
+    uint64_t user_id;
+    rankd_list *outputs;
+    unsigned char *buffer;
+    /* Per node, the inputs not yet complete (the async scheduler). */
+    atomic_uint *pending;
+    atomic_int failed;
+    char error[256];
+    /* Set by the async scheduler: the I/O loop serving this request. */
+    uint32_t io_index;
+    /* The bench's sequence number of the request, its intended start and
+     * its slot (which also picks the I/O loop). */
+    uint64_t seq;
+    uint64_t start_ns;
+    uint64_t slot;
+    rankd_done_cb on_done;
+    void *done_arg;
+};
 
 struct rankd_thread_ctx {
     pcre2_match_data *match;
@@ -30,7 +56,7 @@ int rankd__json_parse(const char *text, size_t len, const char *name, cJSON **ou
 /* Reads a whole file; the error names the path. */
 int rankd__read_file(const char *path, char **text, size_t *len, rankd_error *err);
 
-/* Splits "host:port"; the error names the flag. */
+/* Splits "host:port"; the error names the address. */
 int rankd__parse_addr(const char *addr, char *host, size_t host_len, int *port, rankd_error *err);
 
 /* The feature value seeded for an id, and the key it lives under. */

@@ -1,12 +1,10 @@
 /* The async scheduler's I/O side: libuv loops that run sleep and Redis
- * nodes, so no CPU worker ever blocks on them.
- *
- * libuv's own timers have millisecond resolution, which would add up to a
- * millisecond to every simulated sleep; each loop therefore keeps its own
- * heap of nanosecond deadlines behind one timerfd watched by the loop. */
-#include "internal.h"
+ * nodes, so no CPU worker ever blocks on them. Each loop keeps its sleep
+ * deadlines and Redis timeouts in a heap of nanosecond deadlines
+ * (timer_heap.c) behind one timerfd, and talks to Redis through the
+ * engine's own hiredis adapter (io_redis.c). */
+#include "io_internal.h"
 
-#include <hiredis/async.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +12,6 @@
 #include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
-#include <uv.h>
 
 /* A failed Redis connection is retried at most this often. */
 #define REDIS_RETRY_NS 100000000ull
@@ -25,21 +22,6 @@ typedef struct io_task {
 } io_task;
 
 typedef struct io_loop io_loop;
-
-/* A Redis command in flight. Whichever of its reply and its timeout comes
- * first completes the node; the other one frees the op. */
-typedef struct redis_op {
-    rankd_request *req;
-    uint32_t node;
-    bool finished;
-} redis_op;
-
-typedef struct timer_entry {
-    uint64_t deadline;
-    rankd_request *req; /* a sleep node, or NULL for a Redis timeout */
-    uint32_t node;
-    redis_op *op;
-} timer_entry;
 
 struct io_loop {
     rankd_io *io;
@@ -59,9 +41,7 @@ struct io_loop {
     io_task *draining;
     uint32_t draining_cap;
     atomic_bool stop;
-    timer_entry *heap;
-    uint32_t heap_count;
-    uint32_t heap_cap;
+    rankd__timer_heap timers;
     redisAsyncContext *redis;
     uint64_t redis_retry_at;
     char redis_error[128];
@@ -83,47 +63,10 @@ _Noreturn static void oom_abort(const char *what)
     abort();
 }
 
-static void heap_push(io_loop *l, timer_entry e)
-{
-    if (l->heap_count == l->heap_cap) {
-        l->heap_cap = l->heap_cap ? l->heap_cap * 2 : 256;
-        l->heap = realloc(l->heap, l->heap_cap * sizeof *l->heap);
-        if (l->heap == NULL)
-            oom_abort("growing a timer heap");
-    }
-    uint32_t i = l->heap_count++;
-    while (i > 0 && l->heap[(i - 1) / 2].deadline > e.deadline) {
-        l->heap[i] = l->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    l->heap[i] = e;
-}
-
-static timer_entry heap_pop(io_loop *l)
-{
-    timer_entry top = l->heap[0];
-    timer_entry last = l->heap[--l->heap_count];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= l->heap_count)
-            break;
-        if (c + 1 < l->heap_count && l->heap[c + 1].deadline < l->heap[c].deadline)
-            c++;
-        if (l->heap[c].deadline >= last.deadline)
-            break;
-        l->heap[i] = l->heap[c];
-        i = c;
-    }
-    if (l->heap_count > 0)
-        l->heap[i] = last;
-    return top;
-}
-
 /* Points the timerfd at the earliest deadline, if it changed. */
 static void timer_rearm(io_loop *l)
 {
-    uint64_t next = l->heap_count > 0 ? l->heap[0].deadline : 0;
+    uint64_t next = l->timers.count > 0 ? l->timers.items[0].deadline : 0;
     if (next == l->armed)
         return;
     struct itimerspec its = {{0, 0},
@@ -132,12 +75,19 @@ static void timer_rearm(io_loop *l)
     l->armed = next;
 }
 
+static void timer_heap_push(rankd__timer_heap *h, rankd__timer_entry e)
+{
+    if (rankd__timer_heap_push(h, e) != RANKD_OK)
+        oom_abort("growing a timer heap");
+}
+
 static void node_done(io_loop *l, rankd_request *req, uint32_t node)
 {
     l->io->done(l->io->sched, req, node);
 }
 
-static void redis_finish(io_loop *l, redis_op *op, const redisReply *reply, const char *failure)
+static void redis_finish(io_loop *l, rankd__redis_op *op, const redisReply *reply,
+                         const char *failure)
 {
     op->finished = true;
     rankd__redis_apply(op->req, op->node, reply, failure);
@@ -146,7 +96,7 @@ static void redis_finish(io_loop *l, redis_op *op, const redisReply *reply, cons
 
 static void redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
-    redis_op *op = privdata;
+    rankd__redis_op *op = privdata;
     io_loop *l = ac->data;
     if (op->finished) {
         free(op);
@@ -177,97 +127,19 @@ static void redis_disconnected(const redisAsyncContext *ac, int status)
     }
 }
 
-/* The glue between hiredis and libuv. The adapter packaged with hiredis
- * 0.14 returns early when libuv reports a socket error, so a refused
- * connection never completes and every command waits for its timeout;
- * this one hands the error to hiredis, which fails the pending commands. */
-typedef struct redis_watch {
-    uv_poll_t poll;
-    redisAsyncContext *ac;
-    int events;
-} redis_watch;
-
-static void redis_watch_cb(uv_poll_t *handle, int status, int events)
-{
-    redis_watch *w = handle->data;
-    if (status < 0)
-        events = w->events;
-    /* Each call may free the context; cleanup then clears w->ac. */
-    if (w->ac != NULL && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(w->ac);
-    if (w->ac != NULL && (events & UV_READABLE))
-        redisAsyncHandleRead(w->ac);
-}
-
-static void redis_watch_update(redis_watch *w, int add, int del)
-{
-    w->events = (w->events | add) & ~del;
-    if (w->events != 0)
-        uv_poll_start(&w->poll, w->events, redis_watch_cb);
-    else
-        uv_poll_stop(&w->poll);
-}
-
-static void redis_add_read(void *data)
-{
-    redis_watch_update(data, UV_READABLE, 0);
-}
-
-static void redis_del_read(void *data)
-{
-    redis_watch_update(data, 0, UV_READABLE);
-}
-
-static void redis_add_write(void *data)
-{
-    redis_watch_update(data, UV_WRITABLE, 0);
-}
-
-static void redis_del_write(void *data)
-{
-    redis_watch_update(data, 0, UV_WRITABLE);
-}
-
-static void redis_watch_free(uv_handle_t *handle)
-{
-    free(handle->data);
-}
-
-static void redis_cleanup(void *data)
-{
-    redis_watch *w = data;
-    w->ac = NULL;
-    uv_close((uv_handle_t *)&w->poll, redis_watch_free);
-}
-
-static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
-{
-    redis_watch *w = calloc(1, sizeof *w);
-    if (w == NULL || uv_poll_init_socket(loop, &w->poll, ac->c.fd) != 0) {
-        free(w);
-        return -1;
-    }
-    w->poll.data = w;
-    w->ac = ac;
-    ac->ev.data = w;
-    ac->ev.addRead = redis_add_read;
-    ac->ev.delRead = redis_del_read;
-    ac->ev.addWrite = redis_add_write;
-    ac->ev.delWrite = redis_del_write;
-    ac->ev.cleanup = redis_cleanup;
-    return 0;
-}
-
 static void redis_connect(io_loop *l)
 {
     char host[256];
     int port;
     rankd_error err;
-    if (l->io->redis_addr == NULL ||
-        rankd__parse_addr(l->io->redis_addr, host, sizeof host, &port, &err) != RANKD_OK)
+    if (l->io->redis_addr == NULL)
         return;
+    if (rankd__parse_addr(l->io->redis_addr, host, sizeof host, &port, &err) != RANKD_OK) {
+        snprintf(l->redis_error, sizeof l->redis_error, "%.120s", err.msg);
+        return;
+    }
     redisAsyncContext *ac = redisAsyncConnect(host, port);
-    if (ac == NULL || ac->err || redis_attach(ac, &l->loop) != 0) {
+    if (ac == NULL || ac->err || rankd__redis_attach(ac, &l->loop) != 0) {
         snprintf(l->redis_error, sizeof l->redis_error, "%s",
                  ac != NULL && ac->err ? ac->errstr : "out of memory");
         if (ac != NULL)
@@ -295,7 +167,7 @@ static void redis_start(io_loop *l, rankd_request *req, uint32_t node)
         node_done(l, req, node);
         return;
     }
-    redis_op *op = calloc(1, sizeof *op);
+    rankd__redis_op *op = calloc(1, sizeof *op);
     int argc;
     char **argv;
     size_t *argvlen;
@@ -311,7 +183,8 @@ static void redis_start(io_loop *l, rankd_request *req, uint32_t node)
         node_done(l, req, node);
         return;
     }
-    heap_push(l, (timer_entry){rankd_now_ns() + n->p.redis.timeout_ns, NULL, 0, op});
+    timer_heap_push(&l->timers,
+                    (rankd__timer_entry){rankd_now_ns() + n->p.redis.timeout_ns, NULL, 0, op});
 }
 
 static void task_start(io_loop *l, rankd_request *req, uint32_t node)
@@ -321,7 +194,8 @@ static void task_start(io_loop *l, rankd_request *req, uint32_t node)
         req->outputs[node].count = 0;
         node_done(l, req, node);
     } else if (n->op == RANKD_OP_SLEEP) {
-        heap_push(l, (timer_entry){rankd_now_ns() + n->p.sleep.ns, req, node, NULL});
+        timer_heap_push(&l->timers,
+                        (rankd__timer_entry){rankd_now_ns() + n->p.sleep.ns, req, node, NULL});
     } else {
         redis_start(l, req, node);
     }
@@ -330,8 +204,8 @@ static void task_start(io_loop *l, rankd_request *req, uint32_t node)
 static void timers_fire(io_loop *l)
 {
     uint64_t now = rankd_now_ns();
-    while (l->heap_count > 0 && l->heap[0].deadline <= now) {
-        timer_entry e = heap_pop(l);
+    while (l->timers.count > 0 && l->timers.items[0].deadline <= now) {
+        rankd__timer_entry e = rankd__timer_heap_pop(&l->timers);
         if (e.req != NULL) {
             rankd__pass_through(e.req, e.node);
             node_done(l, e.req, e.node);
@@ -452,7 +326,7 @@ int rankd__io_create(uint32_t threads, const char *redis_addr, rankd_io_done_fn 
 {
     *out = NULL;
     if (threads < 1 || threads > 256)
-        return rankd_error_set(err, RANKD_EINPUT, "--io_threads: %u is not in [1, 256]", threads);
+        return rankd_error_set(err, RANKD_EINPUT, "%u I/O threads: not in [1, 256]", threads);
     rankd_io *io = calloc(1, sizeof *io);
     if (io == NULL)
         return rankd_error_set(err, RANKD_ERUNTIME, "out of memory creating I/O loops");
@@ -495,11 +369,11 @@ void rankd__io_destroy(rankd_io *io)
             uv_run(&l->loop, UV_RUN_NOWAIT);
             uv_loop_close(&l->loop);
         }
-        while (l->heap_count > 0) {
-            timer_entry e = heap_pop(l);
+        while (l->timers.count > 0) {
+            rankd__timer_entry e = rankd__timer_heap_pop(&l->timers);
             free(e.op);
         }
-        free(l->heap);
+        free(l->timers.items);
         free(l->inbox);
         free(l->draining);
         if (l->tfd >= 0)

@@ -66,6 +66,32 @@ void rankd_request_fail(rankd_request *req, const char *fmt, ...)
     va_end(ap);
 }
 
+bool rankd_request_failed(const rankd_request *req)
+{
+    return atomic_load_explicit(&req->failed, memory_order_acquire) != 0;
+}
+
+const char *rankd_request_error(const rankd_request *req)
+{
+    return rankd_request_failed(req) ? req->error : "";
+}
+
+const rankd_list *rankd_request_output(const rankd_request *req, uint32_t node)
+{
+    return &req->outputs[node];
+}
+
+void rankd_request_set_done(rankd_request *req, rankd_done_cb cb, void *arg)
+{
+    req->on_done = cb;
+    req->done_arg = arg;
+}
+
+void rankd_request_set_slot(rankd_request *req, uint64_t slot)
+{
+    req->slot = slot;
+}
+
 int rankd_request_parse(const char *json, size_t len, uint64_t *user_id, rankd_error *err)
 {
     cJSON *root;

@@ -80,11 +80,11 @@ int rankd__parse_addr(const char *addr, char *host, size_t host_len, int *port, 
     const char *colon = strrchr(addr, ':');
     char *end = NULL;
     if (colon == NULL || colon == addr || (size_t)(colon - addr) >= host_len)
-        return rankd_error_set(err, RANKD_EINPUT, "--redis: '%s' is not host:port", addr);
+        return rankd_error_set(err, RANKD_EINPUT, "Redis address '%s': not host:port", addr);
     errno = 0;
     long p = strtol(colon + 1, &end, 10);
     if (errno != 0 || *end != '\0' || end == colon + 1 || p < 1 || p > 65535)
-        return rankd_error_set(err, RANKD_EINPUT, "--redis: '%s' has no valid port", addr);
+        return rankd_error_set(err, RANKD_EINPUT, "Redis address '%s': no valid port", addr);
     memcpy(host, addr, (size_t)(colon - addr));
     host[colon - addr] = '\0';
     *port = (int)p;

@@ -358,7 +358,13 @@ static void test_bad_config(void **state)
     rankd_bench_result res;
     rankd_error err;
     assert_int_equal(rankd_bench_run(&cfg, &res, &err), RANKD_EINPUT);
-    assert_non_null(strstr(err.msg, "--bench"));
+    assert_non_null(strstr(err.msg, "neither a request count nor a duration"));
+    assert_null(strstr(err.msg, "--"));
+    cfg.requests = 10;
+    cfg.concurrency = 0;
+    assert_int_equal(rankd_bench_run(&cfg, &res, &err), RANKD_EINPUT);
+    assert_non_null(strstr(err.msg, "concurrency 0 is not in [1, 100000]"));
+    assert_null(strstr(err.msg, "--"));
     rankd_plan_free(plan);
 }
 

@@ -319,7 +319,7 @@ int rankd_sched_create(const rankd_sched_config *cfg, rankd_sched **out, rankd_e
     int rc = RANKD_ERUNTIME;
     *out = NULL;
     if (cfg->cpu_threads < 1 || cfg->cpu_threads > 1024)
-        return rankd_error_set(err, RANKD_EINPUT, "--cpu_threads: %u is not in [1, 1024]",
+        return rankd_error_set(err, RANKD_EINPUT, "%u CPU threads: not in [1, 1024]",
                                cfg->cpu_threads);
     rankd_sched *s = calloc(1, sizeof *s);
     if (s == NULL || queue_init(&s->inject) != 0)
