@@ -24,6 +24,10 @@ struct rankd_request {
     unsigned char *buffer;
     /* Per node, the inputs not yet complete (the async scheduler). */
     atomic_uint *pending;
+    /* Per node, what running it costs in ns as the async scheduler measured
+     * it (a moving average of sampled runs; 0 until first measured). Kept
+     * across resets: it describes the plan's nodes, not one request. */
+    atomic_uint *cost_ns;
     atomic_int failed;
     char error[256];
     /* Set by the async scheduler: the I/O loop serving this request. */
@@ -83,13 +87,21 @@ redisContext *rankd__redis_connect(const char *addr, uint64_t timeout_ns, rankd_
 /* The async scheduler's I/O side (io.c). */
 typedef struct rankd_io rankd_io;
 
-typedef void (*rankd_io_done_fn)(void *sched, rankd_request *req, uint32_t node);
+/* Called on I/O loop number loop when an I/O node has its output. */
+typedef void (*rankd_io_done_fn)(void *sched, uint32_t loop, rankd_request *req, uint32_t node);
 
 int rankd__io_create(uint32_t threads, const char *redis_addr, rankd_io_done_fn done, void *sched,
                      rankd_io **out, rankd_error *err);
-/* Hands an I/O node to the request's loop. Thread-safe. */
-void rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node);
+/* Hands an I/O node to the request's loop (req->io_index). Thread-safe.
+ * Returns true when it had to wake that loop (another thread's loop),
+ * false when the calling thread is the loop and started the node itself. */
+bool rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node);
 void rankd__io_destroy(rankd_io *io);
 uint32_t rankd__io_count(const rankd_io *io);
+
+/* The wake-ups the async scheduler has caused since it was created: futex
+ * wakes of sleeping CPU workers and eventfd wakes of I/O loops, counted by
+ * each thread on the (already costly) path that wakes, summed here. */
+uint64_t rankd__sched_wakeups(const rankd_sched *s);
 
 #endif

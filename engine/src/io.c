@@ -16,9 +16,11 @@
 /* A failed Redis connection is retried at most this often. */
 #define REDIS_RETRY_NS 100000000ull
 
+/* An I/O node handed to a loop, with the moment it became ready. */
 typedef struct io_task {
     rankd_request *req;
     uint32_t node;
+    uint64_t ready_ns;
 } io_task;
 
 typedef struct io_loop io_loop;
@@ -63,11 +65,18 @@ _Noreturn static void oom_abort(const char *what)
     abort();
 }
 
-/* Points the timerfd at the earliest deadline, if it changed. */
+/* Points the timerfd at the earliest deadline when it must fire sooner than
+ * it is set to. Redis timeouts whose command has finished are dropped from
+ * the top first: otherwise each would wake the loop once, its timeout
+ * after the reply. A timerfd set earlier than needed is left alone: it
+ * fires once for nothing and is then set right, which is cheaper than a
+ * timerfd_settime call for every command. */
 static void timer_rearm(io_loop *l)
 {
+    while (l->timers.count > 0 && l->timers.items[0].op != NULL && l->timers.items[0].op->finished)
+        free(rankd__timer_heap_pop(&l->timers).op);
     uint64_t next = l->timers.count > 0 ? l->timers.items[0].deadline : 0;
-    if (next == l->armed)
+    if (next == 0 || (l->armed != 0 && l->armed <= next))
         return;
     struct itimerspec its = {{0, 0},
                              {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)}};
@@ -83,7 +92,7 @@ static void timer_heap_push(rankd__timer_heap *h, rankd__timer_entry e)
 
 static void node_done(io_loop *l, rankd_request *req, uint32_t node)
 {
-    l->io->done(l->io->sched, req, node);
+    l->io->done(l->io->sched, (uint32_t)(l - l->io->loops), req, node);
 }
 
 static void redis_finish(io_loop *l, rankd__redis_op *op, const redisReply *reply,
@@ -175,19 +184,34 @@ static void redis_start(io_loop *l, rankd_request *req, uint32_t node)
         oom_abort("starting a Redis command");
     op->req = req;
     op->node = node;
+    rankd__redis_watch *watch = rankd__redis_hold(l->redis);
     int rc = redisAsyncCommandArgv(l->redis, redis_reply, op, argc, (const char **)argv, argvlen);
     rankd__redis_args_free(argc, argv, argvlen);
     if (rc != REDIS_OK) {
+        rankd__redis_release(watch);
         free(op);
         rankd__redis_apply(req, node, NULL, "cannot send MGET");
         node_done(l, req, node);
         return;
     }
+    /* Send now rather than on the loop's next turn: waiting for the socket
+     * to be reported writable costs an epoll round and two epoll_ctl calls
+     * per command, and a connected socket is writable. A connection still
+     * being made is left to the loop, which completes it first. A write
+     * error frees the context through the disconnect callback, which fails
+     * the command's op through redis_reply. */
+    if (l->redis->c.flags & REDIS_CONNECTED)
+        redisAsyncHandleWrite(l->redis);
+    rankd__redis_release(watch);
     timer_heap_push(&l->timers,
                     (rankd__timer_entry){rankd_now_ns() + n->p.redis.timeout_ns, NULL, 0, op});
 }
 
-static void task_start(io_loop *l, rankd_request *req, uint32_t node)
+/* A sleep lasts from the moment its node became ready, as on the sync
+ * scheduler, not from the moment the loop got to it: the loop's wake-up
+ * latency is not part of the simulated I/O, and sleeps handed over in
+ * order end in that order whichever thread started them. */
+static void task_start(io_loop *l, rankd_request *req, uint32_t node, uint64_t ready_ns)
 {
     const rankd_node *n = &req->plan->nodes[node];
     if (atomic_load_explicit(&req->failed, memory_order_relaxed)) {
@@ -195,7 +219,7 @@ static void task_start(io_loop *l, rankd_request *req, uint32_t node)
         node_done(l, req, node);
     } else if (n->op == RANKD_OP_SLEEP) {
         timer_heap_push(&l->timers,
-                        (rankd__timer_entry){rankd_now_ns() + n->p.sleep.ns, req, node, NULL});
+                        (rankd__timer_entry){ready_ns + n->p.sleep.ns, req, node, NULL});
     } else {
         redis_start(l, req, node);
     }
@@ -247,7 +271,7 @@ static void on_wake(uv_async_t *handle)
         if (n == 0)
             break;
         for (uint32_t i = 0; i < n; i++)
-            task_start(l, tasks[i].req, tasks[i].node);
+            task_start(l, tasks[i].req, tasks[i].node, tasks[i].ready_ns);
     }
     /* A sleep of zero is already due. */
     timers_fire(l);
@@ -274,14 +298,14 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-void rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node)
+bool rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node)
 {
     io_loop *l = &io->loops[req->io_index % io->n_loops];
     if (current_loop == l) {
-        task_start(l, req, node);
+        task_start(l, req, node, rankd_now_ns());
         timers_fire(l);
         timer_rearm(l);
-        return;
+        return false;
     }
     pthread_mutex_lock(&l->lock);
     if (l->inbox_count == l->inbox_cap) {
@@ -290,9 +314,10 @@ void rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node)
         if (l->inbox == NULL)
             oom_abort("growing an I/O inbox");
     }
-    l->inbox[l->inbox_count++] = (io_task){req, node};
+    l->inbox[l->inbox_count++] = (io_task){req, node, rankd_now_ns()};
     pthread_mutex_unlock(&l->lock);
     uv_async_send(&l->wake);
+    return true;
 }
 
 uint32_t rankd__io_count(const rankd_io *io)

@@ -46,4 +46,16 @@ rankd__timer_entry rankd__timer_heap_pop(rankd__timer_heap *h);
  * RANKD_ERUNTIME when out of memory or when libuv refuses the socket. */
 int rankd__redis_attach(redisAsyncContext *ac, uv_loop_t *loop);
 
+/* The libuv side of an attached context. */
+typedef struct rankd__redis_watch rankd__redis_watch;
+
+/* Holds back the changes of watched events hiredis asks for, until
+ * rankd__redis_release applies the net change: queueing a command and
+ * writing it at once asks for write events and drops them again, two
+ * epoll_ctl calls each for nothing. The watch outlives the context until
+ * the loop's next turn, so it may be released after a call that freed the
+ * context. */
+rankd__redis_watch *rankd__redis_hold(redisAsyncContext *ac);
+void rankd__redis_release(rankd__redis_watch *w);
+
 #endif

@@ -7,11 +7,17 @@
 
 #include <stdlib.h>
 
-typedef struct redis_watch {
+struct rankd__redis_watch {
     uv_poll_t poll;
     redisAsyncContext *ac;
+    /* The events hiredis wants, and the ones libuv watches. */
     int events;
-} redis_watch;
+    int watched;
+    /* While held, changes wait for rankd__redis_release. */
+    bool held;
+};
+
+typedef rankd__redis_watch redis_watch;
 
 static void redis_watch_cb(uv_poll_t *handle, int status, int events)
 {
@@ -25,13 +31,40 @@ static void redis_watch_cb(uv_poll_t *handle, int status, int events)
         redisAsyncHandleRead(w->ac);
 }
 
+/* Makes libuv watch the events hiredis wants. libuv's uv_poll_start
+ * re-registers the socket with epoll each time it is called (an
+ * EPOLL_CTL_DEL and an EPOLL_CTL_ADD), and hiredis asks for read events
+ * again after every read, so it is called only when the set changes. */
+static void redis_watch_apply(redis_watch *w)
+{
+    if (w->held || w->events == w->watched)
+        return;
+    w->watched = w->events;
+    if (w->watched != 0)
+        uv_poll_start(&w->poll, w->watched, redis_watch_cb);
+    else
+        uv_poll_stop(&w->poll);
+}
+
 static void redis_watch_update(redis_watch *w, int add, int del)
 {
     w->events = (w->events | add) & ~del;
-    if (w->events != 0)
-        uv_poll_start(&w->poll, w->events, redis_watch_cb);
-    else
-        uv_poll_stop(&w->poll);
+    redis_watch_apply(w);
+}
+
+rankd__redis_watch *rankd__redis_hold(redisAsyncContext *ac)
+{
+    redis_watch *w = ac->ev.data;
+    w->held = true;
+    return w;
+}
+
+void rankd__redis_release(rankd__redis_watch *w)
+{
+    w->held = false;
+    /* Cleanup (the context freed while held) has closed the handle. */
+    if (w->ac != NULL)
+        redis_watch_apply(w);
 }
 
 static void redis_add_read(void *data)
@@ -83,4 +116,3 @@ int rankd__redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
     ac->ev.cleanup = redis_cleanup;
     return RANKD_OK;
 }
-

@@ -18,9 +18,10 @@ int rankd_request_create(const rankd_plan *plan, rankd_request **out, rankd_erro
     req->plan = plan;
     req->outputs = calloc(plan->n_nodes, sizeof *req->outputs);
     req->pending = calloc(plan->n_nodes, sizeof *req->pending);
+    req->cost_ns = calloc(plan->n_nodes, sizeof *req->cost_ns);
     /* Candidates hold doubles and 64-bit ids: align the buffer for them. */
     req->buffer = aligned_alloc(64, (plan->buffer_bytes + 63) & ~(size_t)63);
-    if (req->outputs == NULL || req->pending == NULL || req->buffer == NULL)
+    if (req->outputs == NULL || req->pending == NULL || req->cost_ns == NULL || req->buffer == NULL)
         goto oom;
     rankd_request_reset(req, 0);
     *out = req;
@@ -37,6 +38,7 @@ void rankd_request_free(rankd_request *req)
         return;
     free(req->outputs);
     free(req->pending);
+    free(req->cost_ns);
     free(req->buffer);
     free(req);
 }

@@ -1,15 +1,30 @@
-/* The async scheduler: a pool of CPU workers running ready nodes.
+/* The async scheduler: a pool of CPU workers running ready nodes, beside the
+ * I/O loops (io.c) that run sleep and Redis nodes.
  *
- * Waking a sleeping thread costs several microseconds here, far more than a
- * node, so the design avoids it on the hot path: the thread that completes
- * a node runs its first ready successor itself, and only real fan-out (a
- * second ready successor) is queued where another worker may take it.
+ * Waking a sleeping thread costs several microseconds here (a futex wake,
+ * or an eventfd write for an I/O loop, and the wakee's trip through the
+ * kernel), far more than most nodes, so the scheduler hands work to
+ * another thread only when that pays. It measures what each node costs (a
+ * sampled moving average, kept with the request) and:
+ *
+ * - the thread that completes a node runs its first ready successor
+ *   itself; a further ready successor that costs less than a wake-up is
+ *   kept by the same thread too (on its private stack, which no other
+ *   thread sees), and only dearer ones -- real parallel work -- go to the
+ *   worker's queue, where an idle worker may steal them;
+ * - an I/O loop that completes an I/O node runs the ready cheap successors
+ *   itself when every worker sleeps and nothing is queued, instead of
+ *   waking a worker for a few microseconds of work; the request's next
+ *   I/O node is then started on that same loop without any wake-up, and a
+ *   request the completion callback submits from there (the closed-loop
+ *   bench) runs there too. Under load the workers are awake and the loops
+ *   hand everything to them.
  *
  * Fairness: new requests wait in one FIFO (the inject queue) and are served
- * oldest first; a worker finishes the request it is running (its own queue)
- * before it takes a new one. A request submitted from a worker (the
- * closed-loop bench issuing its next request from the completion callback)
- * continues on that worker only when no other work is queued anywhere. */
+ * oldest first; a worker finishes the request it is running (its private
+ * stack and its own queue) before it takes a new one. A request submitted
+ * from a thread of the scheduler continues on that thread only when no
+ * other work is queued anywhere. */
 #include "internal.h"
 
 #include <linux/futex.h>
@@ -22,6 +37,17 @@
 /* How often an idle worker looks for work before it sleeps. Spinning keeps
  * a worker ready for fan-out that is about to come. */
 #define IDLE_SPINS 2000
+
+/* What waking a sleeping worker costs until the scheduler has measured it
+ * (the time from the futex wake to the woken worker running, a moving
+ * average kept in wake_cost_ns): 10 to 60 us on this project's 2-core KVM
+ * guest. A node that costs less runs on the thread that made it ready. */
+#define WAKE_COST_NS 10000u
+
+/* One run of a node in this many is timed (plus every run of a node not
+ * measured yet): two clock reads on every run would cost as much as the
+ * scheduler itself on a trivial node. A power of two. */
+#define COST_SAMPLE_EVERY 64u
 
 typedef struct task {
     rankd_request *req;
@@ -39,31 +65,73 @@ typedef struct task_queue {
     atomic_uint count;
 } task_queue;
 
-typedef struct worker {
+/* A growable array of tasks only its owner touches: ready nodes too cheap
+ * to hand to another thread. A worker takes the newest (LIFO, cache-hot:
+ * they are branches of the request it runs); an I/O loop takes the oldest
+ * (FIFO), because its tasks come from several requests' completions, and
+ * must run in the order those completed. */
+typedef struct task_stack {
+    task *items;
+    uint32_t head;
+    uint32_t count;
+    uint32_t cap;
+} task_stack;
+
+/* A thread of the scheduler that runs CPU nodes: a worker, or an I/O loop
+ * running cheap successors of its I/O nodes. */
+typedef struct runner {
     rankd_sched *sched;
+    rankd_thread_ctx *ctx;
+    /* Where ready nodes worth another thread go: the worker's own queue,
+     * or the inject queue for an I/O loop. */
+    task_queue *spill;
+    task_stack mine;
+    /* Picks the runs whose cost is sampled. */
+    uint32_t rng;
+    /* An I/O loop's runner: its loop, and whether it is inside
+     * io_node_done (a nested completion only queues on mine). */
+    bool is_io;
+    uint32_t io_index;
+    bool draining;
+    /* Wake-ups this thread caused; written by this thread only, read by
+     * rankd__sched_wakeups at any time. */
+    atomic_ullong wakeups;
+} runner;
+
+typedef struct worker {
+    runner r;
     uint32_t index;
     pthread_t thread;
     bool started;
     task_queue local;
-    /* The next task this worker runs, set by a submit from this worker. */
-    task cont;
-    bool has_cont;
-    rankd_thread_ctx *ctx;
 } worker;
 
 struct rankd_sched {
     worker *workers;
     uint32_t n_workers;
+    /* One per I/O loop, used by the loop's thread only. */
+    runner *io_runners;
+    uint32_t n_io_runners;
     task_queue inject;
     /* Futex word: bumped by every wake-up so a sleeper cannot miss one. */
     atomic_uint epoch;
     atomic_int sleepers;
+    /* Idle workers looking for work before they sleep: one of them takes
+     * new work without being woken. */
+    atomic_int spinning;
+    /* When the last futex wake was sent, and the measured cost of a wake
+     * (ns from the wake to the woken worker running, moving average). */
+    atomic_ullong woke_at;
+    atomic_uint wake_cost_ns;
     atomic_bool stop;
     rankd_io *io;
     uint32_t n_io;
+    /* Wake-ups caused by threads that are not the scheduler's (a caller
+     * submitting a request). */
+    atomic_ullong foreign_wakeups;
 };
 
-static _Thread_local worker *current_worker;
+static _Thread_local runner *current_runner;
 
 static int queue_init(task_queue *q)
 {
@@ -132,6 +200,52 @@ static bool queue_pop(task_queue *q, task *out, bool lifo)
     return found;
 }
 
+static void stack_push(task_stack *st, task t)
+{
+    if (st->head > 0 && st->head == st->count) {
+        st->head = 0;
+        st->count = 0;
+    }
+    if (st->count == st->cap) {
+        uint32_t cap = st->cap ? st->cap * 2 : 64;
+        task *grown = realloc(st->items, cap * sizeof *grown);
+        if (grown == NULL) {
+            static const char msg[] = "rankd: out of memory growing a task stack\n";
+            (void)!write(2, msg, sizeof msg - 1);
+            abort();
+        }
+        st->items = grown;
+        st->cap = cap;
+    }
+    st->items[st->count++] = t;
+}
+
+static bool stack_empty(const task_stack *st)
+{
+    return st->head == st->count;
+}
+
+static bool stack_pop(task_stack *st, task *out, bool fifo)
+{
+    if (stack_empty(st))
+        return false;
+    *out = fifo ? st->items[st->head++] : st->items[--st->count];
+    return true;
+}
+
+/* Counts a wake-up caused by the calling thread. Only the owner writes its
+ * counter, so a plain load and store suffice (no locked instruction). */
+static void count_wakeup(rankd_sched *s)
+{
+    runner *r = current_runner;
+    if (r != NULL && r->sched == s)
+        atomic_store_explicit(&r->wakeups,
+                              atomic_load_explicit(&r->wakeups, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&s->foreign_wakeups, 1, memory_order_relaxed);
+}
+
 static void futex_wait(atomic_uint *word, uint32_t expected)
 {
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
@@ -148,15 +262,60 @@ static void futex_wake(atomic_uint *word, int n)
 static void sched_notify(rankd_sched *s)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&s->sleepers, memory_order_relaxed) > 0) {
+    if (atomic_load_explicit(&s->spinning, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&s->sleepers, memory_order_relaxed) > 0) {
+        atomic_store_explicit(&s->woke_at, rankd_now_ns(), memory_order_relaxed);
         atomic_fetch_add_explicit(&s->epoch, 1, memory_order_release);
         futex_wake(&s->epoch, 1);
+        count_wakeup(s);
     }
+}
+
+/* Hands an I/O node to its loop, counting the wake-up when the loop is
+ * another thread's. */
+static void io_submit(rankd_sched *s, rankd_request *req, uint32_t node)
+{
+    if (rankd__io_submit(s->io, req, node))
+        count_wakeup(s);
+}
+
+/* Whether a ready node should stay on the thread that made it ready: it
+ * was measured and costs less than waking another thread would. */
+static bool cheap(const rankd_sched *s, const rankd_request *req, uint32_t node)
+{
+    uint32_t cost = atomic_load_explicit(&req->cost_ns[node], memory_order_relaxed);
+    return cost != 0 && cost < atomic_load_explicit(&s->wake_cost_ns, memory_order_relaxed);
+}
+
+/* Moves a moving average an eighth of the way to a sample. */
+static uint32_t average_in(uint32_t avg, uint32_t sample)
+{
+    int64_t next = avg == 0 ? sample : (int64_t)avg + ((int64_t)sample - (int64_t)avg) / 8;
+    return next > 0 ? (uint32_t)next : 1u;
+}
+
+/* Runs a CPU node, timing one run in COST_SAMPLE_EVERY (and every run
+ * until the node has a cost) into its moving average, which moves an
+ * eighth of the way to each sample. */
+static void node_run(runner *r, rankd_request *req, uint32_t node)
+{
+    uint32_t cost = atomic_load_explicit(&req->cost_ns[node], memory_order_relaxed);
+    r->rng = r->rng * 1664525u + 1013904223u;
+    if (cost != 0 && (r->rng >> 16) % COST_SAMPLE_EVERY != 0) {
+        rankd_node_run(req, node, r->ctx);
+        return;
+    }
+    uint64_t t0 = rankd_now_ns();
+    rankd_node_run(req, node, r->ctx);
+    uint64_t took = rankd_now_ns() - t0;
+    /* A run the kernel preempted says nothing about the node: cap it. */
+    uint32_t sample = took < 1000000u ? (uint32_t)took + 1 : 1000000u;
+    atomic_store_explicit(&req->cost_ns[node], average_in(cost, sample), memory_order_relaxed);
 }
 
 static bool find_task(worker *w, task *out)
 {
-    rankd_sched *s = w->sched;
+    rankd_sched *s = w->r.sched;
     if (queue_pop(&w->local, out, true) || queue_pop(&s->inject, out, false))
         return true;
     for (uint32_t i = 1; i < s->n_workers; i++) {
@@ -180,22 +339,44 @@ static bool work_visible(const rankd_sched *s)
 
 static void worker_sleep(worker *w)
 {
-    rankd_sched *s = w->sched;
+    rankd_sched *s = w->r.sched;
     uint32_t seen = atomic_load_explicit(&s->epoch, memory_order_acquire);
     atomic_fetch_add_explicit(&s->sleepers, 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
-    if (!work_visible(s) && !atomic_load(&s->stop))
+    if (!work_visible(s) && !atomic_load(&s->stop)) {
         futex_wait(&s->epoch, seen);
+        /* The wake this worker got, if it got one, measured from the
+         * waker's clock; a wait of a millisecond or more is a worker the
+         * kernel did not run, not the cost of a wake. */
+        uint64_t sent = atomic_load_explicit(&s->woke_at, memory_order_relaxed);
+        uint64_t took = rankd_now_ns() - sent;
+        if (sent != 0 && took < 1000000u) {
+            uint32_t cost = atomic_load_explicit(&s->wake_cost_ns, memory_order_relaxed);
+            atomic_store_explicit(&s->wake_cost_ns, average_in(cost, (uint32_t)took),
+                                  memory_order_relaxed);
+        }
+    }
     atomic_fetch_sub_explicit(&s->sleepers, 1, memory_order_relaxed);
 }
 
-/* Completes a node: the sink finishes the request; ready I/O successors go
- * to the request's loop; ready CPU successors are queued on q, except the
- * first when keep_first, which is returned for the caller to run itself
- * (UINT32_MAX when there is none). */
-static uint32_t node_complete(rankd_sched *s, rankd_request *req, uint32_t node, task_queue *q,
-                              bool keep_first)
+/* Whether an I/O loop should run a ready CPU node itself: it is cheap, and
+ * handing it over would wake a worker (every worker sleeps) while nothing
+ * waits in the inject queue (where it would pass older requests). */
+static bool io_keeps(rankd_sched *s, const rankd_request *req, uint32_t node)
 {
+    return cheap(s, req, node) &&
+           atomic_load_explicit(&s->inject.count, memory_order_relaxed) == 0 &&
+           (uint32_t)atomic_load_explicit(&s->sleepers, memory_order_relaxed) == s->n_workers;
+}
+
+/* Completes a node on runner r: the sink finishes the request; ready I/O
+ * successors go to the request's loop; of the ready CPU successors, the
+ * first is returned for r to run next when keep_first (UINT32_MAX when
+ * there is none), and the others are kept on r's private stack when cheap
+ * or spilled where another thread may take them. */
+static uint32_t node_complete(runner *r, rankd_request *req, uint32_t node, bool keep_first)
+{
+    rankd_sched *s = r->sched;
     const rankd_plan *plan = req->plan;
     if (node == plan->sink) {
         req->on_done(req, req->done_arg);
@@ -209,11 +390,13 @@ static uint32_t node_complete(rankd_sched *s, rankd_request *req, uint32_t node,
         if (atomic_fetch_sub_explicit(&req->pending[succ], 1, memory_order_acq_rel) != 1)
             continue;
         if (rankd_op_is_io(plan->nodes[succ].op)) {
-            rankd__io_submit(s->io, req, succ);
+            io_submit(s, req, succ);
         } else if (keep_first && next == UINT32_MAX) {
             next = succ;
+        } else if (r->is_io ? io_keeps(s, req, succ) : cheap(s, req, succ)) {
+            stack_push(&r->mine, (task){req, succ});
         } else {
-            queue_push(q, (task){req, succ});
+            queue_push(r->spill, (task){req, succ});
             queued = true;
         }
     }
@@ -223,30 +406,49 @@ static uint32_t node_complete(rankd_sched *s, rankd_request *req, uint32_t node,
 }
 
 /* Runs a node and then, on this thread, its first ready successor, and so
- * on down the chain. Other ready successors go to this worker's queue. */
-static void run_chain(worker *w, rankd_request *req, uint32_t node)
+ * on down the chain; an I/O loop stops where a node is not cheap enough
+ * to keep and hands it over. */
+static void run_chain(runner *r, rankd_request *req, uint32_t node)
 {
     while (node != UINT32_MAX) {
-        rankd_node_run(req, node, w->ctx);
-        node = node_complete(w->sched, req, node, &w->local, true);
+        node_run(r, req, node);
+        node = node_complete(r, req, node, true);
+        if (node != UINT32_MAX && r->is_io && !io_keeps(r->sched, req, node)) {
+            queue_push(r->spill, (task){req, node});
+            sched_notify(r->sched);
+            return;
+        }
     }
 }
 
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    rankd_sched *s = w->sched;
-    current_worker = w;
+    rankd_sched *s = w->r.sched;
+    current_runner = &w->r;
     for (;;) {
         task t;
-        if (w->has_cont) {
-            t = w->cont;
-            w->has_cont = false;
-        } else if (!find_task(w, &t)) {
+        if (!stack_pop(&w->r.mine, &t, false) && !find_task(w, &t)) {
+            /* Spin only while another worker runs, which may fan work out
+             * any moment. With every other worker idle the work to come is
+             * a new request or an I/O completion, which an I/O loop runs
+             * itself when every worker sleeps (io_keeps): a spinning worker
+             * would only take that from it, and the cores from the loop and
+             * the Redis server. A spinner stops counting before it sleeps:
+             * worker_sleep looks for work once more after announcing
+             * itself, so a task pushed while neither count showed this
+             * worker is still seen. */
             bool found = false;
-            for (int spin = 0; spin < IDLE_SPINS && !found; spin++) {
-                __builtin_ia32_pause();
-                found = work_visible(s) && find_task(w, &t);
+            int idle = atomic_load_explicit(&s->sleepers, memory_order_relaxed) +
+                       atomic_load_explicit(&s->spinning, memory_order_relaxed);
+            if ((uint32_t)idle + 1 < s->n_workers) {
+                atomic_fetch_add_explicit(&s->spinning, 1, memory_order_relaxed);
+                atomic_thread_fence(memory_order_seq_cst);
+                for (int spin = 0; spin < IDLE_SPINS && !found; spin++) {
+                    __builtin_ia32_pause();
+                    found = work_visible(s) && find_task(w, &t);
+                }
+                atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_relaxed);
             }
             if (!found) {
                 if (atomic_load(&s->stop))
@@ -255,48 +457,48 @@ static void *worker_main(void *arg)
                 continue;
             }
         }
-        run_chain(w, t.req, t.node);
+        run_chain(&w->r, t.req, t.node);
     }
-    current_worker = NULL;
+    current_runner = NULL;
     return NULL;
 }
 
-/* Hands a ready CPU node of a running request to this worker: the first
- * becomes its continuation, the others go to its queue for thieves. */
-static void dispatch_ready(worker *w, rankd_sched *s, rankd_request *req, uint32_t node)
-{
-    if (!w->has_cont) {
-        w->cont = (task){req, node};
-        w->has_cont = true;
-    } else {
-        queue_push(&w->local, (task){req, node});
-        sched_notify(s);
-    }
-}
-
 /* A new request joins the back of the shared FIFO, behind every request
- * queued before it. A worker may run it at once only when nothing waits in
- * that FIFO nor in its own queue (the closed loop at concurrency 1, or one
- * slot per worker: no queue, no wake-up); were it to do so with requests
- * waiting, the completing thread would re-issue into its own slot and run
- * that slot forever while older requests starve. Other workers' queues
- * hold the branches of requests they are running, which they finish first
- * whatever this worker does. */
+ * queued before it. A thread of the scheduler may run it at once only when
+ * nothing waits in that FIFO nor on the thread itself (the closed loop at
+ * concurrency 1, or one slot per worker: no queue, no wake-up); were it to
+ * do so with requests waiting, the completing thread would re-issue into
+ * its own slot and run that slot forever while older requests starve.
+ * Other workers' queues hold the branches of requests they are running,
+ * which they finish first whatever this thread does. An I/O loop runs it
+ * only when its roots are cheap and every worker sleeps (io_keeps), and
+ * then serves its I/O nodes itself. */
 void rankd_sched_submit(rankd_sched *s, rankd_request *req)
 {
     const rankd_plan *plan = req->plan;
-    worker *w = current_worker != NULL && current_worker->sched == s ? current_worker : NULL;
-    bool run_here = w != NULL && !w->has_cont &&
-                    atomic_load_explicit(&s->inject.count, memory_order_relaxed) == 0 &&
-                    atomic_load_explicit(&w->local.count, memory_order_relaxed) == 0;
+    runner *r = current_runner != NULL && current_runner->sched == s ? current_runner : NULL;
+    bool run_here = r != NULL && stack_empty(&r->mine) &&
+                    atomic_load_explicit(&s->inject.count, memory_order_relaxed) == 0;
+    if (run_here && !r->is_io)
+        run_here = atomic_load_explicit(&((worker *)r)->local.count, memory_order_relaxed) == 0;
+    for (uint32_t i = 0; i < plan->n_roots && run_here && r->is_io; i++) {
+        uint32_t root = plan->roots[i];
+        run_here = rankd_op_is_io(plan->nodes[root].op) || io_keeps(s, req, root);
+    }
     bool queued = false;
-    req->io_index = s->n_io > 0 ? (uint32_t)(req->slot % s->n_io) : 0;
+    if (run_here && r->is_io)
+        req->io_index = r->io_index;
+    else
+        req->io_index = s->n_io > 0 ? (uint32_t)(req->slot % s->n_io) : 0;
     for (uint32_t i = 0; i < plan->n_roots; i++) {
         uint32_t root = plan->roots[i];
         if (rankd_op_is_io(plan->nodes[root].op)) {
-            rankd__io_submit(s->io, req, root);
+            io_submit(s, req, root);
+        } else if (run_here && (stack_empty(&r->mine) || r->is_io || cheap(s, req, root))) {
+            stack_push(&r->mine, (task){req, root});
         } else if (run_here) {
-            dispatch_ready(w, s, req, root);
+            queue_push(r->spill, (task){req, root});
+            queued = true;
         } else {
             queue_push(&s->inject, (task){req, root});
             queued = true;
@@ -306,12 +508,53 @@ void rankd_sched_submit(rankd_sched *s, rankd_request *req)
         sched_notify(s);
 }
 
-/* Called on an I/O loop when an I/O node has its output: its ready CPU
- * successors go to the pool, its ready I/O successors stay on the loops. */
-static void io_node_done(void *arg, rankd_request *req, uint32_t node)
+/* Called on I/O loop number loop when an I/O node has its output. The
+ * loop runs the cheap ready successors itself (see io_keeps), and the
+ * chains they start, from its private stack; a completion nested in that
+ * work (an I/O node failing at once, a sleep of zero) only adds to the
+ * stack, which the outer call drains. */
+static void io_node_done(void *arg, uint32_t loop, rankd_request *req, uint32_t node)
 {
     rankd_sched *s = arg;
-    node_complete(s, req, node, &s->inject, false);
+    runner *r = &s->io_runners[loop];
+    runner *outer = current_runner;
+    current_runner = r;
+    node_complete(r, req, node, false);
+    if (!r->draining) {
+        r->draining = true;
+        task t;
+        while (stack_pop(&r->mine, &t, true))
+            run_chain(r, t.req, t.node);
+        r->draining = false;
+    }
+    current_runner = outer;
+}
+
+/* Wake-ups every thread has caused so far; see rankd__sched_wakeups. */
+uint64_t rankd__sched_wakeups(const rankd_sched *s)
+{
+    uint64_t n = atomic_load_explicit(&s->foreign_wakeups, memory_order_relaxed);
+    for (uint32_t i = 0; i < s->n_workers; i++)
+        n += atomic_load_explicit(&s->workers[i].r.wakeups, memory_order_relaxed);
+    for (uint32_t i = 0; s->io_runners != NULL && i < s->n_io_runners; i++)
+        n += atomic_load_explicit(&s->io_runners[i].wakeups, memory_order_relaxed);
+    return n;
+}
+
+/* Sets up a runner; its thread context holds the PCRE2 match data. */
+static int runner_init(runner *r, rankd_sched *s, task_queue *spill, uint32_t seed,
+                       rankd_error *err)
+{
+    r->sched = s;
+    r->spill = spill;
+    r->rng = seed * 2654435761u + 1;
+    return rankd_thread_ctx_create(NULL, &r->ctx, err);
+}
+
+static void runner_destroy(runner *r)
+{
+    rankd_thread_ctx_free(r->ctx);
+    free(r->mine.items);
 }
 
 int rankd_sched_create(const rankd_sched_config *cfg, rankd_sched **out, rankd_error *err)
@@ -325,24 +568,38 @@ int rankd_sched_create(const rankd_sched_config *cfg, rankd_sched **out, rankd_e
     if (s == NULL || queue_init(&s->inject) != 0)
         goto oom;
     s->n_workers = cfg->cpu_threads;
+    atomic_init(&s->wake_cost_ns, WAKE_COST_NS);
     s->workers = calloc(s->n_workers, sizeof *s->workers);
     if (s->workers == NULL)
         goto oom;
+    for (uint32_t i = 0; i < s->n_workers; i++) {
+        worker *w = &s->workers[i];
+        w->index = i;
+        if (queue_init(&w->local) != 0)
+            goto oom;
+        rc = runner_init(&w->r, s, &w->local, i, err);
+        if (rc != RANKD_OK)
+            goto fail;
+    }
     if (cfg->with_io) {
+        /* The loops may complete nodes as soon as they run: their runners
+         * exist first. io_create checks the count. */
+        uint32_t n = cfg->io_threads >= 1 && cfg->io_threads <= 256 ? cfg->io_threads : 1;
+        s->io_runners = calloc(n, sizeof *s->io_runners);
+        if (s->io_runners == NULL)
+            goto oom;
+        s->n_io_runners = n;
+        for (uint32_t i = 0; i < n; i++) {
+            s->io_runners[i].is_io = true;
+            s->io_runners[i].io_index = i;
+            rc = runner_init(&s->io_runners[i], s, &s->inject, s->n_workers + i, err);
+            if (rc != RANKD_OK)
+                goto fail;
+        }
         rc = rankd__io_create(cfg->io_threads, cfg->redis_addr, io_node_done, s, &s->io, err);
         if (rc != RANKD_OK)
             goto fail;
         s->n_io = rankd__io_count(s->io);
-    }
-    for (uint32_t i = 0; i < s->n_workers; i++) {
-        worker *w = &s->workers[i];
-        w->sched = s;
-        w->index = i;
-        if (queue_init(&w->local) != 0)
-            goto oom;
-        rc = rankd_thread_ctx_create(NULL, &w->ctx, err);
-        if (rc != RANKD_OK)
-            goto fail;
     }
     for (uint32_t i = 0; i < s->n_workers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
@@ -372,10 +629,13 @@ void rankd_sched_destroy(rankd_sched *s)
             pthread_join(s->workers[i].thread, NULL);
     }
     rankd__io_destroy(s->io);
+    for (uint32_t i = 0; s->io_runners != NULL && i < s->n_io_runners; i++)
+        runner_destroy(&s->io_runners[i]);
+    free(s->io_runners);
     if (s->workers != NULL) {
         for (uint32_t i = 0; i < s->n_workers; i++) {
             queue_destroy(&s->workers[i].local);
-            rankd_thread_ctx_free(s->workers[i].ctx);
+            runner_destroy(&s->workers[i].r);
         }
     }
     free(s->workers);

@@ -350,6 +350,35 @@ static void test_little_is_qps_times_mean(void **state)
     rankd_plan_free(plan);
 }
 
+/* Issue 13: the wake-ups a run caused, per request. The sync scheduler wakes
+ * no thread. In a slow open loop every request comes from the bench's
+ * dispatching thread to idle CPU workers, which sleep between requests:
+ * almost each one is woken. The figure is per request, so it stays near
+ * 1, never the total. */
+static void test_wakeups_per_request(void **state)
+{
+    rankd_plan *plan = load("concat_plan");
+    rankd_bench_config cfg = {.plan = plan,
+                              .async = false,
+                              .cpu_threads = 2,
+                              .io_threads = 1,
+                              .concurrency = 4,
+                              .rate = 200,
+                              .duration_sec = 0.5,
+                              .warmup_iters = 5,
+                              .base_user_id = 1};
+    rankd_bench_result res = run_bench(&cfg);
+    assert_true(res.requests > 50);
+    assert_true(res.wakeups_per_request == 0);
+    cfg.async = true;
+    res = run_bench(&cfg);
+    assert_true(res.requests > 50);
+    print_message("async, 200 req/s: %.2f wake-ups per request\n", res.wakeups_per_request);
+    assert_true(res.wakeups_per_request >= 0.5);
+    assert_true(res.wakeups_per_request <= 4);
+    rankd_plan_free(plan);
+}
+
 static void test_bad_config(void **state)
 {
     rankd_plan *plan = load("concat_plan");
@@ -418,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_open_loop_ends_at_deadline),
         cmocka_unit_test(test_regex_errors_are_counted),
         cmocka_unit_test(test_little_is_qps_times_mean),
+        cmocka_unit_test(test_wakeups_per_request),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_options),
     };
