@@ -20,11 +20,15 @@
  *   bench) runs there too. Under load the workers are awake and the loops
  *   hand everything to them.
  *
- * Fairness: new requests wait in one FIFO (the inject queue) and are served
- * oldest first; a worker finishes the request it is running (its private
- * stack and its own queue) before it takes a new one. A request submitted
- * from a thread of the scheduler continues on that thread only when no
- * other work is queued anywhere. */
+ * Fairness: new requests wait in FIFOs and are served oldest first: the
+ * inject queue for requests from outside the CPU workers (callers, I/O
+ * loops), and one per worker for the requests it submitted itself (the
+ * closed loop re-issuing a slot from the completion callback), which an
+ * idle worker steals from when it runs dry. A worker finishes the request
+ * it is running (its private stack and its own queue) before it takes a
+ * new one, and takes from the inject queue before its own FIFO. A request
+ * submitted from a thread of the scheduler continues on that thread only
+ * when nothing else waits. */
 #include "internal.h"
 
 #include <linux/futex.h>
@@ -104,6 +108,12 @@ typedef struct worker {
     pthread_t thread;
     bool started;
     task_queue local;
+    /* The requests this worker submitted while others waited (the closed
+     * loop re-issuing a slot), oldest first: one FIFO per worker rather
+     * than the shared inject queue, whose lock and cache lines the workers
+     * would otherwise pass back and forth on every request. Others steal
+     * from its head when they run dry. */
+    task_queue fresh;
 } worker;
 
 struct rankd_sched {
@@ -316,11 +326,17 @@ static void node_run(runner *r, rankd_request *req, uint32_t node)
 static bool find_task(worker *w, task *out)
 {
     rankd_sched *s = w->r.sched;
-    if (queue_pop(&w->local, out, true) || queue_pop(&s->inject, out, false))
+    if (queue_pop(&w->local, out, true) || queue_pop(&s->inject, out, false) ||
+        queue_pop(&w->fresh, out, false))
         return true;
     for (uint32_t i = 1; i < s->n_workers; i++) {
         worker *victim = &s->workers[(w->index + i) % s->n_workers];
         if (queue_pop(&victim->local, out, false))
+            return true;
+    }
+    for (uint32_t i = 1; i < s->n_workers; i++) {
+        worker *victim = &s->workers[(w->index + i) % s->n_workers];
+        if (queue_pop(&victim->fresh, out, false))
             return true;
     }
     return false;
@@ -331,7 +347,8 @@ static bool work_visible(const rankd_sched *s)
     if (atomic_load_explicit(&s->inject.count, memory_order_relaxed) > 0)
         return true;
     for (uint32_t i = 0; i < s->n_workers; i++) {
-        if (atomic_load_explicit(&s->workers[i].local.count, memory_order_relaxed) > 0)
+        if (atomic_load_explicit(&s->workers[i].local.count, memory_order_relaxed) > 0 ||
+            atomic_load_explicit(&s->workers[i].fresh.count, memory_order_relaxed) > 0)
             return true;
     }
     return false;
@@ -387,7 +404,10 @@ static uint32_t node_complete(runner *r, rankd_request *req, uint32_t node, bool
     bool queued = false;
     for (uint32_t k = 0; k < n->n_succ; k++) {
         uint32_t succ = n->succ[k];
-        if (atomic_fetch_sub_explicit(&req->pending[succ], 1, memory_order_acq_rel) != 1)
+        /* A node with one input is ready now: only a join needs the
+         * atomic count (a locked instruction, on every edge otherwise). */
+        if (plan->nodes[succ].n_inputs > 1 &&
+            atomic_fetch_sub_explicit(&req->pending[succ], 1, memory_order_acq_rel) != 1)
             continue;
         if (rankd_op_is_io(plan->nodes[succ].op)) {
             io_submit(s, req, succ);
@@ -479,8 +499,10 @@ void rankd_sched_submit(rankd_sched *s, rankd_request *req)
     runner *r = current_runner != NULL && current_runner->sched == s ? current_runner : NULL;
     bool run_here = r != NULL && stack_empty(&r->mine) &&
                     atomic_load_explicit(&s->inject.count, memory_order_relaxed) == 0;
-    if (run_here && !r->is_io)
-        run_here = atomic_load_explicit(&((worker *)r)->local.count, memory_order_relaxed) == 0;
+    worker *w = r != NULL && !r->is_io ? (worker *)r : NULL;
+    if (run_here && w != NULL)
+        run_here = atomic_load_explicit(&w->local.count, memory_order_relaxed) == 0 &&
+                   atomic_load_explicit(&w->fresh.count, memory_order_relaxed) == 0;
     for (uint32_t i = 0; i < plan->n_roots && run_here && r->is_io; i++) {
         uint32_t root = plan->roots[i];
         run_here = rankd_op_is_io(plan->nodes[root].op) || io_keeps(s, req, root);
@@ -500,7 +522,7 @@ void rankd_sched_submit(rankd_sched *s, rankd_request *req)
             queue_push(r->spill, (task){req, root});
             queued = true;
         } else {
-            queue_push(&s->inject, (task){req, root});
+            queue_push(w != NULL ? &w->fresh : &s->inject, (task){req, root});
             queued = true;
         }
     }
@@ -575,7 +597,7 @@ int rankd_sched_create(const rankd_sched_config *cfg, rankd_sched **out, rankd_e
     for (uint32_t i = 0; i < s->n_workers; i++) {
         worker *w = &s->workers[i];
         w->index = i;
-        if (queue_init(&w->local) != 0)
+        if (queue_init(&w->local) != 0 || queue_init(&w->fresh) != 0)
             goto oom;
         rc = runner_init(&w->r, s, &w->local, i, err);
         if (rc != RANKD_OK)
@@ -635,6 +657,7 @@ void rankd_sched_destroy(rankd_sched *s)
     if (s->workers != NULL) {
         for (uint32_t i = 0; i < s->n_workers; i++) {
             queue_destroy(&s->workers[i].local);
+            queue_destroy(&s->workers[i].fresh);
             runner_destroy(&s->workers[i].r);
         }
     }
