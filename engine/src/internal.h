@@ -93,8 +93,9 @@ typedef void (*rankd_io_done_fn)(void *sched, uint32_t loop, rankd_request *req,
 int rankd__io_create(uint32_t threads, const char *redis_addr, rankd_io_done_fn done, void *sched,
                      rankd_io **out, rankd_error *err);
 /* Hands an I/O node to the request's loop (req->io_index). Thread-safe.
- * Returns true when it had to wake that loop (another thread's loop),
- * false when the calling thread is the loop and started the node itself. */
+ * Returns true when it woke that loop, false when the calling thread is
+ * the loop and started the node itself, or when a wake was already on its
+ * way (the inbox held tasks). */
 bool rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node);
 void rankd__io_destroy(rankd_io *io);
 uint32_t rankd__io_count(const rankd_io *io);

@@ -67,6 +67,9 @@ typedef struct task_queue {
     uint32_t cap;
     uint32_t head;
     atomic_uint count;
+    /* Tasks taken so far: others read it, without the lock, to tell a
+     * queue whose owner is stalled from one that moves. */
+    atomic_uint pops;
 } task_queue;
 
 /* A growable array of tasks only its owner touches: ready nodes too cheap
@@ -114,6 +117,10 @@ typedef struct worker {
      * would otherwise pass back and forth on every request. Others steal
      * from its head when they run dry. */
     task_queue fresh;
+    /* Per other worker: its fresh queue's pops when last looked at, and
+     * how many of this worker's own requests began since they moved. */
+    uint32_t *seen_pops;
+    uint32_t *stalled_for;
 } worker;
 
 struct rankd_sched {
@@ -205,6 +212,8 @@ static bool queue_pop(task_queue *q, task *out, bool lifo)
             q->head = (q->head + 1) % q->cap;
         }
         atomic_store_explicit(&q->count, n - 1, memory_order_relaxed);
+        atomic_store_explicit(&q->pops, atomic_load_explicit(&q->pops, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
     }
     pthread_mutex_unlock(&q->lock);
     return found;
@@ -326,8 +335,26 @@ static void node_run(runner *r, rankd_request *req, uint32_t node)
 static bool find_task(worker *w, task *out)
 {
     rankd_sched *s = w->r.sched;
-    if (queue_pop(&w->local, out, true) || queue_pop(&s->inject, out, false) ||
-        queue_pop(&w->fresh, out, false))
+    if (queue_pop(&w->local, out, true) || queue_pop(&s->inject, out, false))
+        return true;
+    /* A worker the host stalls (descheduled for milliseconds) would hold
+     * the requests of its FIFO for as long. Once this worker has started
+     * as many of its own as it holds while another's FIFO held work and
+     * did not move, it serves that one's oldest. */
+    uint32_t own = atomic_load_explicit(&w->fresh.count, memory_order_relaxed);
+    for (uint32_t i = 1; i < s->n_workers; i++) {
+        uint32_t v = (w->index + i) % s->n_workers;
+        task_queue *q = &s->workers[v].fresh;
+        uint32_t pops = atomic_load_explicit(&q->pops, memory_order_relaxed);
+        if (pops != w->seen_pops[v] || atomic_load_explicit(&q->count, memory_order_relaxed) == 0) {
+            w->seen_pops[v] = pops;
+            w->stalled_for[v] = 0;
+        } else if (++w->stalled_for[v] > own && queue_pop(q, out, false)) {
+            w->stalled_for[v] = 0;
+            return true;
+        }
+    }
+    if (queue_pop(&w->fresh, out, false))
         return true;
     for (uint32_t i = 1; i < s->n_workers; i++) {
         worker *victim = &s->workers[(w->index + i) % s->n_workers];
@@ -483,9 +510,11 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* A new request joins the back of the shared FIFO, behind every request
- * queued before it. A thread of the scheduler may run it at once only when
- * nothing waits in that FIFO nor on the thread itself (the closed loop at
+/* A new request joins the back of a FIFO, behind every request queued
+ * there before it: the submitting worker's own, or the inject queue when
+ * the submitter is not a worker. A thread of the scheduler may run it at
+ * once only when nothing waits in the inject queue nor on the thread
+ * itself (the closed loop at
  * concurrency 1, or one slot per worker: no queue, no wake-up); were it to
  * do so with requests waiting, the completing thread would re-issue into
  * its own slot and run that slot forever while older requests starve.
@@ -597,7 +626,10 @@ int rankd_sched_create(const rankd_sched_config *cfg, rankd_sched **out, rankd_e
     for (uint32_t i = 0; i < s->n_workers; i++) {
         worker *w = &s->workers[i];
         w->index = i;
-        if (queue_init(&w->local) != 0 || queue_init(&w->fresh) != 0)
+        w->seen_pops = calloc(s->n_workers, sizeof *w->seen_pops);
+        w->stalled_for = calloc(s->n_workers, sizeof *w->stalled_for);
+        if (queue_init(&w->local) != 0 || queue_init(&w->fresh) != 0 || w->seen_pops == NULL ||
+            w->stalled_for == NULL)
             goto oom;
         rc = runner_init(&w->r, s, &w->local, i, err);
         if (rc != RANKD_OK)
@@ -658,6 +690,8 @@ void rankd_sched_destroy(rankd_sched *s)
         for (uint32_t i = 0; i < s->n_workers; i++) {
             queue_destroy(&s->workers[i].local);
             queue_destroy(&s->workers[i].fresh);
+            free(s->workers[i].seen_pops);
+            free(s->workers[i].stalled_for);
             runner_destroy(&s->workers[i].r);
         }
     }

@@ -402,6 +402,31 @@ static void test_cheap_fan_out_wakes_nobody(void **state)
     rankd_plan_free(plan);
 }
 
+/* A node that fans out to four sleeps hands them to the I/O loop together:
+ * only the first finds the loop's inbox empty and wakes it (it used to be
+ * one eventfd wake per sleep). A request of this slow open loop then
+ * costs about two wake-ups: the CPU worker for its source, the loop for
+ * its sleeps; the loop runs what follows them itself. */
+static void test_fan_out_to_a_loop_wakes_it_once(void **state)
+{
+    rankd_plan *plan = load("parallel_sleep_plan");
+    rankd_bench_config cfg = {.plan = plan,
+                              .async = true,
+                              .cpu_threads = 1,
+                              .io_threads = 1,
+                              .concurrency = 8,
+                              .rate = 100,
+                              .duration_sec = 1.0,
+                              .warmup_iters = 5,
+                              .base_user_id = 1};
+    rankd_bench_result res = run_bench(&cfg);
+    print_message("parallel_sleep_plan, 100 req/s: %.2f wake-ups per request\n",
+                  res.wakeups_per_request);
+    assert_true(res.requests > 10);
+    assert_true(res.wakeups_per_request <= 3.5);
+    rankd_plan_free(plan);
+}
+
 static void test_bad_config(void **state)
 {
     rankd_plan *plan = load("concat_plan");
@@ -472,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_little_is_qps_times_mean),
         cmocka_unit_test(test_wakeups_per_request),
         cmocka_unit_test(test_cheap_fan_out_wakes_nobody),
+        cmocka_unit_test(test_fan_out_to_a_loop_wakes_it_once),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_options),
     };
