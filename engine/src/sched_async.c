@@ -48,6 +48,12 @@
  * guest. A node that costs less runs on the thread that made it ready. */
 #define WAKE_COST_NS 10000u
 
+/* The most a node may cost and still count as cheap, whatever a wake was
+ * measured to cost: on a host so loaded that a wake takes a millisecond,
+ * an I/O loop must still not run long CPU work while replies and timers
+ * wait for it. */
+#define CHEAP_MAX_NS 50000u
+
 /* One run of a node in this many is timed (plus every run of a node not
  * measured yet): two clock reads on every run would cost as much as the
  * scheduler itself on a trivial node. A power of two. */
@@ -303,7 +309,8 @@ static void io_submit(rankd_sched *s, rankd_request *req, uint32_t node)
 static bool cheap(const rankd_sched *s, const rankd_request *req, uint32_t node)
 {
     uint32_t cost = atomic_load_explicit(&req->cost_ns[node], memory_order_relaxed);
-    return cost != 0 && cost < atomic_load_explicit(&s->wake_cost_ns, memory_order_relaxed);
+    uint32_t wake = atomic_load_explicit(&s->wake_cost_ns, memory_order_relaxed);
+    return cost != 0 && cost < (wake < CHEAP_MAX_NS ? wake : CHEAP_MAX_NS);
 }
 
 /* Moves a moving average an eighth of the way to a sample. */
