@@ -42,6 +42,10 @@ typedef struct bench {
     const rankd_bench_config *cfg;
     uint64_t generation;
     rankd_sched *sched;
+    /* The scheduler's wake-up count when the window opened and when the
+     * run ended (cool-down included, a few requests' worth). */
+    uint64_t wakeups_open;
+    uint64_t wakeups_close;
     /* Requests to issue, warm-up included: UINT64_MAX until the measured
      * window opens, then the warm-up's completions plus the requests asked
      * for (UINT64_MAX when a duration decides). */
@@ -153,6 +157,8 @@ static void open_window(bench *b, uint64_t t)
     if (b->cfg->requests > 0)
         atomic_store(&b->total, b->seq_open + b->cfg->requests);
     atomic_store(&b->measure_start, t);
+    if (b->sched != NULL)
+        b->wakeups_open = rankd__sched_wakeups(b->sched);
     atomic_store_explicit(&b->measuring, true, memory_order_release);
 }
 
@@ -532,6 +538,7 @@ static int run_async(bench *b, rankd_request **reqs, rankd_error *err)
         }
         wait_all(b);
     }
+    b->wakeups_close = rankd__sched_wakeups(b->sched);
     rankd_sched_destroy(b->sched);
     return RANKD_OK;
 }
@@ -635,6 +642,9 @@ static void bench_results(bench *b, rankd_bench_result *res)
                 res->elapsed_sec * 1e9 / (double)res->requests / (double)b->cfg->plan->n_nodes;
         res->little_in_flight = sum_all / (res->elapsed_sec * 1e9);
     }
+    if (res->requests > 0 && b->wakeups_close > b->wakeups_open)
+        res->wakeups_per_request =
+            (double)(b->wakeups_close - b->wakeups_open) / (double)res->requests;
     res->p50_us = (double)rankd_hist_percentile(all, 50) / 1e3;
     res->p90_us = (double)rankd_hist_percentile(all, 90) / 1e3;
     res->p99_us = (double)rankd_hist_percentile(all, 99) / 1e3;
@@ -654,11 +664,11 @@ static void bench_results(bench *b, rankd_bench_result *res)
 int rankd_bench_run(const rankd_bench_config *cfg, rankd_bench_result *res, rankd_error *err)
 {
     if (cfg->concurrency < 1 || cfg->concurrency > 100000)
-        return rankd_error_set(err, RANKD_EINPUT, "--concurrency: %u is not in [1, 100000]",
+        return rankd_error_set(err, RANKD_EINPUT, "bench: concurrency %u is not in [1, 100000]",
                                cfg->concurrency);
     if (cfg->requests == 0 && !(cfg->duration_sec > 0))
         return rankd_error_set(err, RANKD_EINPUT,
-                               "bench: give --bench N (requests) or --duration_sec S");
+                               "bench: neither a request count nor a duration given");
     bench b = {.cfg = cfg};
     b.generation = atomic_fetch_add(&bench_generation, 1) + 1;
     atomic_init(&b.total, UINT64_MAX);

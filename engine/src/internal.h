@@ -6,11 +6,41 @@
 #include "pmbase/error.h"
 #include "rankd/rankd.h"
 
+#include <stdatomic.h>
+
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+
+struct rankd_regex {
+    pcre2_code *code;
+};
+
+struct rankd_request {
+    const rankd_plan *plan;
+    uint64_t user_id;
+    rankd_list *outputs;
+    unsigned char *buffer;
+    /* Per node, the inputs not yet complete (the async scheduler). */
+    atomic_uint *pending;
+    /* Per node, what running it costs in ns as the async scheduler measured
+     * it (a moving average of sampled runs; 0 until first measured). Kept
+     * across resets: it describes the plan's nodes, not one request. */
+    atomic_uint *cost_ns;
+    atomic_int failed;
+    char error[256];
+    /* Set by the async scheduler: the I/O loop serving this request. */
+    uint32_t io_index;
+    /* The bench's sequence number of the request, its intended start and
+     * its slot (which also picks the I/O loop). */
+    uint64_t seq;
+    uint64_t start_ns;
+    uint64_t slot;
+    rankd_done_cb on_done;
+    void *done_arg;
+};
 
 struct rankd_thread_ctx {
     pcre2_match_data *match;
@@ -67,13 +97,22 @@ redisContext *rankd__redis_connect(const char *addr, uint64_t timeout_ns, rankd_
 /* The async scheduler's I/O side (io.c). */
 typedef struct rankd_io rankd_io;
 
-typedef void (*rankd_io_done_fn)(void *sched, rankd_request *req, uint32_t node);
+/* Called on I/O loop number loop when an I/O node has its output. */
+typedef void (*rankd_io_done_fn)(void *sched, uint32_t loop, rankd_request *req, uint32_t node);
 
 int rankd__io_create(uint32_t threads, const char *redis_addr, rankd_io_done_fn done, void *sched,
                      rankd_io **out, rankd_error *err);
-/* Hands an I/O node to the request's loop. Thread-safe. */
-void rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node);
+/* Hands an I/O node to the request's loop (req->io_index). Thread-safe.
+ * Returns true when it woke that loop, false when the calling thread is
+ * the loop and started the node itself, or when a wake was already on its
+ * way (the inbox held tasks). */
+bool rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node);
 void rankd__io_destroy(rankd_io *io);
 uint32_t rankd__io_count(const rankd_io *io);
+
+/* The wake-ups the async scheduler has caused since it was created: futex
+ * wakes of sleeping CPU workers and eventfd wakes of I/O loops, counted by
+ * each thread on the (already costly) path that wakes, summed here. */
+uint64_t rankd__sched_wakeups(const rankd_sched *s);
 
 #endif

@@ -1,12 +1,10 @@
 /* The async scheduler's I/O side: libuv loops that run sleep and Redis
- * nodes, so no CPU worker ever blocks on them.
- *
- * libuv's own timers have millisecond resolution, which would add up to a
- * millisecond to every simulated sleep; each loop therefore keeps its own
- * heap of nanosecond deadlines behind one timerfd watched by the loop. */
-#include "internal.h"
+ * nodes, so no CPU worker ever blocks on them. Each loop keeps its sleep
+ * deadlines and Redis timeouts in a heap of nanosecond deadlines
+ * (timer_heap.c) behind one timerfd, and talks to Redis through the
+ * engine's own hiredis adapter (io_redis.c). */
+#include "io_internal.h"
 
-#include <hiredis/async.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,32 +12,18 @@
 #include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
-#include <uv.h>
 
 /* A failed Redis connection is retried at most this often. */
 #define REDIS_RETRY_NS 100000000ull
 
+/* An I/O node handed to a loop, with the moment it became ready. */
 typedef struct io_task {
     rankd_request *req;
     uint32_t node;
+    uint64_t ready_ns;
 } io_task;
 
 typedef struct io_loop io_loop;
-
-/* A Redis command in flight. Whichever of its reply and its timeout comes
- * first completes the node; the other one frees the op. */
-typedef struct redis_op {
-    rankd_request *req;
-    uint32_t node;
-    bool finished;
-} redis_op;
-
-typedef struct timer_entry {
-    uint64_t deadline;
-    rankd_request *req; /* a sleep node, or NULL for a Redis timeout */
-    uint32_t node;
-    redis_op *op;
-} timer_entry;
 
 struct io_loop {
     rankd_io *io;
@@ -59,9 +43,7 @@ struct io_loop {
     io_task *draining;
     uint32_t draining_cap;
     atomic_bool stop;
-    timer_entry *heap;
-    uint32_t heap_count;
-    uint32_t heap_cap;
+    rankd__timer_heap timers;
     redisAsyncContext *redis;
     uint64_t redis_retry_at;
     char redis_error[128];
@@ -83,48 +65,18 @@ _Noreturn static void oom_abort(const char *what)
     abort();
 }
 
-static void heap_push(io_loop *l, timer_entry e)
-{
-    if (l->heap_count == l->heap_cap) {
-        l->heap_cap = l->heap_cap ? l->heap_cap * 2 : 256;
-        l->heap = realloc(l->heap, l->heap_cap * sizeof *l->heap);
-        if (l->heap == NULL)
-            oom_abort("growing a timer heap");
-    }
-    uint32_t i = l->heap_count++;
-    while (i > 0 && l->heap[(i - 1) / 2].deadline > e.deadline) {
-        l->heap[i] = l->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    l->heap[i] = e;
-}
-
-static timer_entry heap_pop(io_loop *l)
-{
-    timer_entry top = l->heap[0];
-    timer_entry last = l->heap[--l->heap_count];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= l->heap_count)
-            break;
-        if (c + 1 < l->heap_count && l->heap[c + 1].deadline < l->heap[c].deadline)
-            c++;
-        if (l->heap[c].deadline >= last.deadline)
-            break;
-        l->heap[i] = l->heap[c];
-        i = c;
-    }
-    if (l->heap_count > 0)
-        l->heap[i] = last;
-    return top;
-}
-
-/* Points the timerfd at the earliest deadline, if it changed. */
+/* Points the timerfd at the earliest deadline when it must fire sooner than
+ * it is set to. Redis timeouts whose command has finished are dropped from
+ * the top first: otherwise each would wake the loop once, its timeout
+ * after the reply. A timerfd set earlier than needed is left alone: it
+ * fires once for nothing and is then set right, which is cheaper than a
+ * timerfd_settime call for every command. */
 static void timer_rearm(io_loop *l)
 {
-    uint64_t next = l->heap_count > 0 ? l->heap[0].deadline : 0;
-    if (next == l->armed)
+    while (l->timers.count > 0 && l->timers.items[0].op != NULL && l->timers.items[0].op->finished)
+        free(rankd__timer_heap_pop(&l->timers).op);
+    uint64_t next = l->timers.count > 0 ? l->timers.items[0].deadline : 0;
+    if (next == 0 || (l->armed != 0 && l->armed <= next))
         return;
     struct itimerspec its = {{0, 0},
                              {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)}};
@@ -132,12 +84,19 @@ static void timer_rearm(io_loop *l)
     l->armed = next;
 }
 
-static void node_done(io_loop *l, rankd_request *req, uint32_t node)
+static void timer_heap_push(rankd__timer_heap *h, rankd__timer_entry e)
 {
-    l->io->done(l->io->sched, req, node);
+    if (rankd__timer_heap_push(h, e) != RANKD_OK)
+        oom_abort("growing a timer heap");
 }
 
-static void redis_finish(io_loop *l, redis_op *op, const redisReply *reply, const char *failure)
+static void node_done(io_loop *l, rankd_request *req, uint32_t node)
+{
+    l->io->done(l->io->sched, (uint32_t)(l - l->io->loops), req, node);
+}
+
+static void redis_finish(io_loop *l, rankd__redis_op *op, const redisReply *reply,
+                         const char *failure)
 {
     op->finished = true;
     rankd__redis_apply(op->req, op->node, reply, failure);
@@ -146,7 +105,7 @@ static void redis_finish(io_loop *l, redis_op *op, const redisReply *reply, cons
 
 static void redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
-    redis_op *op = privdata;
+    rankd__redis_op *op = privdata;
     io_loop *l = ac->data;
     if (op->finished) {
         free(op);
@@ -177,97 +136,19 @@ static void redis_disconnected(const redisAsyncContext *ac, int status)
     }
 }
 
-/* The glue between hiredis and libuv. The adapter packaged with hiredis
- * 0.14 returns early when libuv reports a socket error, so a refused
- * connection never completes and every command waits for its timeout;
- * this one hands the error to hiredis, which fails the pending commands. */
-typedef struct redis_watch {
-    uv_poll_t poll;
-    redisAsyncContext *ac;
-    int events;
-} redis_watch;
-
-static void redis_watch_cb(uv_poll_t *handle, int status, int events)
-{
-    redis_watch *w = handle->data;
-    if (status < 0)
-        events = w->events;
-    /* Each call may free the context; cleanup then clears w->ac. */
-    if (w->ac != NULL && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(w->ac);
-    if (w->ac != NULL && (events & UV_READABLE))
-        redisAsyncHandleRead(w->ac);
-}
-
-static void redis_watch_update(redis_watch *w, int add, int del)
-{
-    w->events = (w->events | add) & ~del;
-    if (w->events != 0)
-        uv_poll_start(&w->poll, w->events, redis_watch_cb);
-    else
-        uv_poll_stop(&w->poll);
-}
-
-static void redis_add_read(void *data)
-{
-    redis_watch_update(data, UV_READABLE, 0);
-}
-
-static void redis_del_read(void *data)
-{
-    redis_watch_update(data, 0, UV_READABLE);
-}
-
-static void redis_add_write(void *data)
-{
-    redis_watch_update(data, UV_WRITABLE, 0);
-}
-
-static void redis_del_write(void *data)
-{
-    redis_watch_update(data, 0, UV_WRITABLE);
-}
-
-static void redis_watch_free(uv_handle_t *handle)
-{
-    free(handle->data);
-}
-
-static void redis_cleanup(void *data)
-{
-    redis_watch *w = data;
-    w->ac = NULL;
-    uv_close((uv_handle_t *)&w->poll, redis_watch_free);
-}
-
-static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
-{
-    redis_watch *w = calloc(1, sizeof *w);
-    if (w == NULL || uv_poll_init_socket(loop, &w->poll, ac->c.fd) != 0) {
-        free(w);
-        return -1;
-    }
-    w->poll.data = w;
-    w->ac = ac;
-    ac->ev.data = w;
-    ac->ev.addRead = redis_add_read;
-    ac->ev.delRead = redis_del_read;
-    ac->ev.addWrite = redis_add_write;
-    ac->ev.delWrite = redis_del_write;
-    ac->ev.cleanup = redis_cleanup;
-    return 0;
-}
-
 static void redis_connect(io_loop *l)
 {
     char host[256];
     int port;
     rankd_error err;
-    if (l->io->redis_addr == NULL ||
-        rankd__parse_addr(l->io->redis_addr, host, sizeof host, &port, &err) != RANKD_OK)
+    if (l->io->redis_addr == NULL)
         return;
+    if (rankd__parse_addr(l->io->redis_addr, host, sizeof host, &port, &err) != RANKD_OK) {
+        snprintf(l->redis_error, sizeof l->redis_error, "%.120s", err.msg);
+        return;
+    }
     redisAsyncContext *ac = redisAsyncConnect(host, port);
-    if (ac == NULL || ac->err || redis_attach(ac, &l->loop) != 0) {
+    if (ac == NULL || ac->err || rankd__redis_attach(ac, &l->loop) != 0) {
         snprintf(l->redis_error, sizeof l->redis_error, "%s",
                  ac != NULL && ac->err ? ac->errstr : "out of memory");
         if (ac != NULL)
@@ -295,7 +176,7 @@ static void redis_start(io_loop *l, rankd_request *req, uint32_t node)
         node_done(l, req, node);
         return;
     }
-    redis_op *op = calloc(1, sizeof *op);
+    rankd__redis_op *op = calloc(1, sizeof *op);
     int argc;
     char **argv;
     size_t *argvlen;
@@ -303,25 +184,42 @@ static void redis_start(io_loop *l, rankd_request *req, uint32_t node)
         oom_abort("starting a Redis command");
     op->req = req;
     op->node = node;
+    rankd__redis_watch *watch = rankd__redis_hold(l->redis);
     int rc = redisAsyncCommandArgv(l->redis, redis_reply, op, argc, (const char **)argv, argvlen);
     rankd__redis_args_free(argc, argv, argvlen);
     if (rc != REDIS_OK) {
+        rankd__redis_release(watch);
         free(op);
         rankd__redis_apply(req, node, NULL, "cannot send MGET");
         node_done(l, req, node);
         return;
     }
-    heap_push(l, (timer_entry){rankd_now_ns() + n->p.redis.timeout_ns, NULL, 0, op});
+    /* Send now rather than on the loop's next turn: waiting for the socket
+     * to be reported writable costs an epoll round and two epoll_ctl calls
+     * per command, and a connected socket is writable. A connection still
+     * being made is left to the loop, which completes it first. A write
+     * error frees the context through the disconnect callback, which fails
+     * the command's op through redis_reply. */
+    if (l->redis->c.flags & REDIS_CONNECTED)
+        redisAsyncHandleWrite(l->redis);
+    rankd__redis_release(watch);
+    timer_heap_push(&l->timers,
+                    (rankd__timer_entry){rankd_now_ns() + n->p.redis.timeout_ns, NULL, 0, op});
 }
 
-static void task_start(io_loop *l, rankd_request *req, uint32_t node)
+/* A sleep lasts from the moment its node became ready, as on the sync
+ * scheduler, not from the moment the loop got to it: the loop's wake-up
+ * latency is not part of the simulated I/O, and sleeps handed over in
+ * order end in that order whichever thread started them. */
+static void task_start(io_loop *l, rankd_request *req, uint32_t node, uint64_t ready_ns)
 {
     const rankd_node *n = &req->plan->nodes[node];
     if (atomic_load_explicit(&req->failed, memory_order_relaxed)) {
         req->outputs[node].count = 0;
         node_done(l, req, node);
     } else if (n->op == RANKD_OP_SLEEP) {
-        heap_push(l, (timer_entry){rankd_now_ns() + n->p.sleep.ns, req, node, NULL});
+        timer_heap_push(&l->timers,
+                        (rankd__timer_entry){ready_ns + n->p.sleep.ns, req, node, NULL});
     } else {
         redis_start(l, req, node);
     }
@@ -330,8 +228,8 @@ static void task_start(io_loop *l, rankd_request *req, uint32_t node)
 static void timers_fire(io_loop *l)
 {
     uint64_t now = rankd_now_ns();
-    while (l->heap_count > 0 && l->heap[0].deadline <= now) {
-        timer_entry e = heap_pop(l);
+    while (l->timers.count > 0 && l->timers.items[0].deadline <= now) {
+        rankd__timer_entry e = rankd__timer_heap_pop(&l->timers);
         if (e.req != NULL) {
             rankd__pass_through(e.req, e.node);
             node_done(l, e.req, e.node);
@@ -373,7 +271,7 @@ static void on_wake(uv_async_t *handle)
         if (n == 0)
             break;
         for (uint32_t i = 0; i < n; i++)
-            task_start(l, tasks[i].req, tasks[i].node);
+            task_start(l, tasks[i].req, tasks[i].node, tasks[i].ready_ns);
     }
     /* A sleep of zero is already due. */
     timers_fire(l);
@@ -400,14 +298,14 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-void rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node)
+bool rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node)
 {
     io_loop *l = &io->loops[req->io_index % io->n_loops];
     if (current_loop == l) {
-        task_start(l, req, node);
+        task_start(l, req, node, rankd_now_ns());
         timers_fire(l);
         timer_rearm(l);
-        return;
+        return false;
     }
     pthread_mutex_lock(&l->lock);
     if (l->inbox_count == l->inbox_cap) {
@@ -416,9 +314,15 @@ void rankd__io_submit(rankd_io *io, rankd_request *req, uint32_t node)
         if (l->inbox == NULL)
             oom_abort("growing an I/O inbox");
     }
-    l->inbox[l->inbox_count++] = (io_task){req, node};
+    l->inbox[l->inbox_count++] = (io_task){req, node, rankd_now_ns()};
+    bool first = l->inbox_count == 1;
     pthread_mutex_unlock(&l->lock);
-    uv_async_send(&l->wake);
+    /* Only the first task of an inbox needs a wake: the loop empties the
+     * inbox until it finds it empty, so later ones are taken with it (a
+     * fan-out of four sleeps costs one wake-up, not four). */
+    if (first)
+        uv_async_send(&l->wake);
+    return first;
 }
 
 uint32_t rankd__io_count(const rankd_io *io)
@@ -452,7 +356,7 @@ int rankd__io_create(uint32_t threads, const char *redis_addr, rankd_io_done_fn 
 {
     *out = NULL;
     if (threads < 1 || threads > 256)
-        return rankd_error_set(err, RANKD_EINPUT, "--io_threads: %u is not in [1, 256]", threads);
+        return rankd_error_set(err, RANKD_EINPUT, "%u I/O threads: not in [1, 256]", threads);
     rankd_io *io = calloc(1, sizeof *io);
     if (io == NULL)
         return rankd_error_set(err, RANKD_ERUNTIME, "out of memory creating I/O loops");
@@ -495,11 +399,11 @@ void rankd__io_destroy(rankd_io *io)
             uv_run(&l->loop, UV_RUN_NOWAIT);
             uv_loop_close(&l->loop);
         }
-        while (l->heap_count > 0) {
-            timer_entry e = heap_pop(l);
+        while (l->timers.count > 0) {
+            rankd__timer_entry e = rankd__timer_heap_pop(&l->timers);
             free(e.op);
         }
-        free(l->heap);
+        free(l->timers.items);
         free(l->inbox);
         free(l->draining);
         if (l->tfd >= 0)

@@ -96,7 +96,7 @@ static int run_once(const rankd_options *o, const rankd_plan *plan, uint64_t use
         puts(text);
         free(text);
     } else {
-        status = fail(rc, atomic_load(&req->failed) ? req->error : err.msg);
+        status = fail(rc, rankd_request_failed(req) ? rankd_request_error(req) : err.msg);
     }
     rankd_request_free(req);
     return status;

@@ -2,7 +2,6 @@
  * own output into the request's buffer; none allocates on the hot path. */
 #include "internal.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +80,8 @@ static void op_regex_filter(rankd_request *req, const rankd_node *node, const ra
     out->count = 0;
     for (uint32_t i = 0; i < in->count; i++) {
         const char *title = in->items[i].title;
-        int rc = pcre2_match(node->p.regex.code, (PCRE2_SPTR)title, strlen(title), 0, 0, ctx->match,
-                             NULL);
+        int rc = pcre2_match(node->p.regex.code->code, (PCRE2_SPTR)title, strlen(title), 0, 0,
+                             ctx->match, NULL);
         if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
             PCRE2_UCHAR msg[160];
             pcre2_get_error_message(rc, msg, sizeof msg);
@@ -182,17 +181,6 @@ static void op_top_k(const rankd_node *node, const rankd_list *in, rankd_list *o
     }
     qsort(out->items, n, sizeof *out->items, rank_compare);
     out->count = n;
-}
-
-static void sleep_sync(uint64_t ns)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    uint64_t nsec = (uint64_t)until.tv_nsec + ns;
-    until.tv_sec += (time_t)(nsec / 1000000000ull);
-    until.tv_nsec = (long)(nsec % 1000000000ull);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-        ;
 }
 
 int rankd__redis_args(const rankd_request *req, uint32_t index, int *argc, char ***argv,
@@ -301,56 +289,6 @@ redisContext *rankd__redis_connect(const char *addr, uint64_t timeout_ns, rankd_
     return c;
 }
 
-static void redis_fetch_sync(rankd_request *req, uint32_t index, rankd_thread_ctx *ctx)
-{
-    const rankd_node *node = &req->plan->nodes[index];
-    rankd_error err;
-    if (ctx->redis == NULL) {
-        if (ctx->redis_addr == NULL) {
-            rankd__redis_apply(req, index, NULL, "no --redis address");
-            return;
-        }
-        ctx->redis = rankd__redis_connect(ctx->redis_addr, node->p.redis.timeout_ns, &err);
-        if (ctx->redis == NULL) {
-            rankd__redis_apply(req, index, NULL, err.msg);
-            return;
-        }
-    }
-    int argc;
-    char **argv;
-    size_t *argvlen;
-    if (rankd__redis_args(req, index, &argc, &argv, &argvlen) != RANKD_OK) {
-        rankd__redis_apply(req, index, NULL, "out of memory");
-        return;
-    }
-    /* The connection is shared by the thread's Redis nodes: each waits for
-     * its own timeout. */
-    struct timeval tv = {(time_t)(node->p.redis.timeout_ns / 1000000000ull),
-                         (suseconds_t)(node->p.redis.timeout_ns % 1000000000ull / 1000)};
-    redisSetTimeout(ctx->redis, tv);
-    errno = 0;
-    redisReply *reply = redisCommandArgv(ctx->redis, argc, (const char **)argv, argvlen);
-    int saved = errno;
-    rankd__redis_args_free(argc, argv, argvlen);
-    if (reply == NULL) {
-        char why[160];
-        /* hiredis reports its socket timeout as the read's EAGAIN; say
-         * what happened, as the async scheduler does. */
-        if (ctx->redis->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK))
-            snprintf(why, sizeof why, "timed out after %.3f ms",
-                     (double)node->p.redis.timeout_ns / 1e6);
-        else
-            snprintf(why, sizeof why, "%s", ctx->redis->errstr);
-        /* The connection is unusable after an I/O error; reconnect next time. */
-        redisFree(ctx->redis);
-        ctx->redis = NULL;
-        rankd__redis_apply(req, index, NULL, why);
-        return;
-    }
-    rankd__redis_apply(req, index, reply, NULL);
-    freeReplyObject(reply);
-}
-
 void rankd_node_run(rankd_request *req, uint32_t index, rankd_thread_ctx *ctx)
 {
     const rankd_node *node = &req->plan->nodes[index];
@@ -386,13 +324,10 @@ void rankd_node_run(rankd_request *req, uint32_t index, rankd_thread_ctx *ctx)
         op_top_k(node, in, out);
         break;
     case RANKD_OP_SLEEP:
-        sleep_sync(node->p.sleep.ns);
-        rankd__pass_through(req, index);
-        break;
     case RANKD_OP_REDIS_FETCH:
-        redis_fetch_sync(req, index, ctx);
-        break;
     case RANKD_OP_COUNT_:
+        /* I/O nodes belong to the schedulers, which wait for them each in
+         * their own way (sched_sync.c blocks, io.c does not). */
         break;
     }
 }
@@ -422,12 +357,4 @@ void rankd_thread_ctx_free(rankd_thread_ctx *ctx)
     redisFree(ctx->redis);
     free(ctx->redis_addr);
     free(ctx);
-}
-
-int rankd_run_sync(rankd_request *req, rankd_thread_ctx *ctx)
-{
-    const rankd_plan *plan = req->plan;
-    for (uint32_t t = 0; t < plan->n_nodes; t++)
-        rankd_node_run(req, plan->topo[t], ctx);
-    return atomic_load(&req->failed) ? RANKD_ERUNTIME : RANKD_OK;
 }

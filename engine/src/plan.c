@@ -223,7 +223,13 @@ static int node_params(const char *path, rankd_node *node, const cJSON *params, 
         }
         /* JIT is an optimisation: without it pcre2_match still works. */
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-        node->p.regex.code = re;
+        node->p.regex.code = malloc(sizeof *node->p.regex.code);
+        if (node->p.regex.code == NULL) {
+            pcre2_code_free(re);
+            return rankd_error_set(err, RANKD_ERUNTIME, "%s: node '%s': out of memory", path,
+                                   node->id);
+        }
+        node->p.regex.code->code = re;
         break;
     }
     case RANKD_OP_SCORE:
@@ -700,7 +706,9 @@ void rankd_plan_free(rankd_plan *plan)
     for (uint32_t i = 0; i < plan->n_nodes; i++) {
         rankd_node *node = &plan->nodes[i];
         if (node->op == RANKD_OP_REGEX_FILTER) {
-            pcre2_code_free(node->p.regex.code);
+            if (node->p.regex.code != NULL)
+                pcre2_code_free(node->p.regex.code->code);
+            free(node->p.regex.code);
             free(node->p.regex.pattern);
         } else if (node->op == RANKD_OP_REDIS_FETCH) {
             free(node->p.redis.key_prefix);

@@ -42,6 +42,7 @@ cJSON *rankd_bench_json(const rankd_bench_config *cfg, const rankd_bench_result 
     cJSON_AddBoolToObject(j, "rss_reset", r->rss_reset);
     cJSON_AddNumberToObject(j, "nodes", plan->n_nodes);
     cJSON_AddNumberToObject(j, "ns_per_node", r->ns_per_node);
+    cJSON_AddNumberToObject(j, "wakeups_per_request", r->wakeups_per_request);
     cJSON_AddNumberToObject(j, "critical_sleep_ms", (double)plan->critical_sleep_ns / 1e6);
     cJSON_AddNumberToObject(j, "nproc", (double)sysconf(_SC_NPROCESSORS_ONLN));
     cJSON_AddStringToObject(j, "git_sha", git_sha);
@@ -80,7 +81,8 @@ void rankd_bench_print_text(FILE *out, const rankd_bench_config *cfg, const rank
     if (r->in_flight_at_end > 0)
         fprintf(out, "censored      %llu still in flight at the end, oldest %.1f us\n",
                 (unsigned long long)r->in_flight_at_end, r->oldest_in_flight_us);
-    fprintf(out, "throughput    %.1f req/s, %.1f ns per node\n", r->qps, r->ns_per_node);
+    fprintf(out, "throughput    %.1f req/s, %.1f ns per node, %.2f wake-ups per request\n", r->qps,
+            r->ns_per_node, r->wakeups_per_request);
     fprintf(out, "latency (us)  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f\n",
             r->p50_us, r->p90_us, r->p99_us, r->p999_us, r->max_us, r->mean_us);
     fprintf(out, "peak RSS      %llu kB%s\n", (unsigned long long)r->ru_maxrss_kb,

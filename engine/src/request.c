@@ -18,9 +18,10 @@ int rankd_request_create(const rankd_plan *plan, rankd_request **out, rankd_erro
     req->plan = plan;
     req->outputs = calloc(plan->n_nodes, sizeof *req->outputs);
     req->pending = calloc(plan->n_nodes, sizeof *req->pending);
+    req->cost_ns = calloc(plan->n_nodes, sizeof *req->cost_ns);
     /* Candidates hold doubles and 64-bit ids: align the buffer for them. */
     req->buffer = aligned_alloc(64, (plan->buffer_bytes + 63) & ~(size_t)63);
-    if (req->outputs == NULL || req->pending == NULL || req->buffer == NULL)
+    if (req->outputs == NULL || req->pending == NULL || req->cost_ns == NULL || req->buffer == NULL)
         goto oom;
     rankd_request_reset(req, 0);
     *out = req;
@@ -37,6 +38,7 @@ void rankd_request_free(rankd_request *req)
         return;
     free(req->outputs);
     free(req->pending);
+    free(req->cost_ns);
     free(req->buffer);
     free(req);
 }
@@ -64,6 +66,32 @@ void rankd_request_fail(rankd_request *req, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(req->error, sizeof req->error, fmt, ap);
     va_end(ap);
+}
+
+bool rankd_request_failed(const rankd_request *req)
+{
+    return atomic_load_explicit(&req->failed, memory_order_acquire) != 0;
+}
+
+const char *rankd_request_error(const rankd_request *req)
+{
+    return rankd_request_failed(req) ? req->error : "";
+}
+
+const rankd_list *rankd_request_output(const rankd_request *req, uint32_t node)
+{
+    return &req->outputs[node];
+}
+
+void rankd_request_set_done(rankd_request *req, rankd_done_cb cb, void *arg)
+{
+    req->on_done = cb;
+    req->done_arg = arg;
+}
+
+void rankd_request_set_slot(rankd_request *req, uint64_t slot)
+{
+    req->slot = slot;
 }
 
 int rankd_request_parse(const char *json, size_t len, uint64_t *user_id, rankd_error *err)

@@ -65,7 +65,7 @@ int rankd__parse_addr(const char *addr, char *host, size_t host_len, int *port, 
 {
     const char *colon = strrchr(addr, ':');
     if (colon == NULL || colon == addr || (size_t)(colon - addr) >= host_len)
-        return rankd_error_set(err, RANKD_EINPUT, "Redis address '%s' is not host:port", addr);
+        return rankd_error_set(err, RANKD_EINPUT, "Redis address '%s': not host:port", addr);
     pmb_error e;
     if (pmb_parse_int("Redis port", colon + 1, 1, 65535, port, &e) != PMB_OK)
         return rankd_error_set(err, RANKD_EINPUT, "Redis address '%s': %s", addr, e.msg);

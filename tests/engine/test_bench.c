@@ -350,6 +350,83 @@ static void test_little_is_qps_times_mean(void **state)
     rankd_plan_free(plan);
 }
 
+/* Issue 13: the wake-ups a run caused, per request. The sync scheduler wakes
+ * no thread. In a slow open loop every request comes from the bench's
+ * dispatching thread to idle CPU workers, which sleep between requests:
+ * almost each one is woken. The figure is per request, so it stays near
+ * 1, never the total. */
+static void test_wakeups_per_request(void **state)
+{
+    rankd_plan *plan = load("concat_plan");
+    rankd_bench_config cfg = {.plan = plan,
+                              .async = false,
+                              .cpu_threads = 2,
+                              .io_threads = 1,
+                              .concurrency = 4,
+                              .rate = 200,
+                              .duration_sec = 0.5,
+                              .warmup_iters = 5,
+                              .base_user_id = 1};
+    rankd_bench_result res = run_bench(&cfg);
+    assert_true(res.requests > 10);
+    assert_true(res.wakeups_per_request == 0);
+    cfg.async = true;
+    res = run_bench(&cfg);
+    assert_true(res.requests > 10);
+    print_message("async, 200 req/s: %.2f wake-ups per request\n", res.wakeups_per_request);
+    assert_true(res.wakeups_per_request >= 0.5);
+    assert_true(res.wakeups_per_request <= 4);
+    rankd_plan_free(plan);
+}
+
+/* Issue 13: at concurrency 1 with two CPU threads, the fan-out of
+ * overhead_plan (three filters of a few nanoseconds each) used to wake the
+ * second worker on every request, which cost more than the nodes. The
+ * scheduler now measures its nodes and keeps work this cheap on the thread
+ * that made it ready: almost no request wakes anyone. */
+static void test_cheap_fan_out_wakes_nobody(void **state)
+{
+    rankd_plan *plan = load("overhead_plan");
+    rankd_bench_config cfg = {.plan = plan,
+                              .async = true,
+                              .cpu_threads = 2,
+                              .io_threads = 1,
+                              .concurrency = 1,
+                              .requests = 20000,
+                              .warmup_iters = 1000,
+                              .base_user_id = 1};
+    rankd_bench_result res = run_bench(&cfg);
+    print_message("overhead_plan, 2 CPU threads, c1: %.4f wake-ups per request\n",
+                  res.wakeups_per_request);
+    assert_true(res.wakeups_per_request < 0.2);
+    rankd_plan_free(plan);
+}
+
+/* A node that fans out to four sleeps hands them to the I/O loop together:
+ * only the first finds the loop's inbox empty and wakes it (it used to be
+ * one eventfd wake per sleep). A request of this slow open loop then
+ * costs about two wake-ups: the CPU worker for its source, the loop for
+ * its sleeps; the loop runs what follows them itself. */
+static void test_fan_out_to_a_loop_wakes_it_once(void **state)
+{
+    rankd_plan *plan = load("parallel_sleep_plan");
+    rankd_bench_config cfg = {.plan = plan,
+                              .async = true,
+                              .cpu_threads = 1,
+                              .io_threads = 1,
+                              .concurrency = 8,
+                              .rate = 100,
+                              .duration_sec = 1.0,
+                              .warmup_iters = 5,
+                              .base_user_id = 1};
+    rankd_bench_result res = run_bench(&cfg);
+    print_message("parallel_sleep_plan, 100 req/s: %.2f wake-ups per request\n",
+                  res.wakeups_per_request);
+    assert_true(res.requests > 10);
+    assert_true(res.wakeups_per_request <= 3.5);
+    rankd_plan_free(plan);
+}
+
 static void test_bad_config(void **state)
 {
     rankd_plan *plan = load("concat_plan");
@@ -358,7 +435,13 @@ static void test_bad_config(void **state)
     rankd_bench_result res;
     rankd_error err;
     assert_int_equal(rankd_bench_run(&cfg, &res, &err), RANKD_EINPUT);
-    assert_non_null(strstr(err.msg, "--bench"));
+    assert_non_null(strstr(err.msg, "neither a request count nor a duration"));
+    assert_null(strstr(err.msg, "--"));
+    cfg.requests = 10;
+    cfg.concurrency = 0;
+    assert_int_equal(rankd_bench_run(&cfg, &res, &err), RANKD_EINPUT);
+    assert_non_null(strstr(err.msg, "concurrency 0 is not in [1, 100000]"));
+    assert_null(strstr(err.msg, "--"));
     rankd_plan_free(plan);
 }
 
@@ -412,6 +495,9 @@ int main(void)
         cmocka_unit_test(test_open_loop_ends_at_deadline),
         cmocka_unit_test(test_regex_errors_are_counted),
         cmocka_unit_test(test_little_is_qps_times_mean),
+        cmocka_unit_test(test_wakeups_per_request),
+        cmocka_unit_test(test_cheap_fan_out_wakes_nobody),
+        cmocka_unit_test(test_fan_out_to_a_loop_wakes_it_once),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_options),
     };

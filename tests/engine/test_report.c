@@ -90,6 +90,7 @@ static rankd_bench_result sample_result(void)
                             .ru_maxrss_kb = 4096,
                             .rss_reset = true,
                             .ns_per_node = 1000,
+                            .wakeups_per_request = 0.5,
                             .in_flight_at_end = 2,
                             .oldest_in_flight_us = 1.5e6,
                             .little_in_flight = 0.003,

@@ -28,7 +28,7 @@ static char *run_sync_json(const rankd_plan *plan, uint64_t user, const char *re
     rankd_request_reset(req, user);
     int rc = rankd_run_sync(req, ctx);
     if (rc != RANKD_OK)
-        print_error("%s\n", req->error);
+        print_error("%s\n", rankd_request_error(req));
     assert_int_equal(rc, RANKD_OK);
     char *json = rankd_response_json(req);
     rankd_thread_ctx_free(ctx);
@@ -52,7 +52,7 @@ static void compare_schedulers(const char *plan_name, const char *redis)
         for (uint64_t user = 0; user < 12; user++) {
             char *want = run_sync_json(plan, user, redis);
             rankd_request_reset(req, user);
-            req->slot = user;
+            rankd_request_set_slot(req, user);
             assert_int_equal(rankd_run_async(sched, req), RANKD_OK);
             char *got = rankd_response_json(req);
             assert_string_equal(got, want);
@@ -111,7 +111,7 @@ static void test_response_is_ranked(void **state)
     assert_int_equal(rankd_thread_ctx_create(NULL, &ctx, &err), RANKD_OK);
     rankd_request_reset(req, 7);
     assert_int_equal(rankd_run_sync(req, ctx), RANKD_OK);
-    const rankd_list *out = &req->outputs[plan->sink];
+    const rankd_list *out = rankd_request_output(req, plan->sink);
     assert_int_equal(out->count, 20);
     for (uint32_t i = 0; i < out->count; i++) {
         /* regex_plan keeps music/comedy/tech/art titles with an even id. */
@@ -141,7 +141,7 @@ static void test_redis_failure_is_reported(void **state)
     assert_int_equal(rankd_thread_ctx_create("127.0.0.1:1", &ctx, &err), RANKD_OK);
     rankd_request_reset(req, 1);
     assert_int_equal(rankd_run_sync(req, ctx), RANKD_ERUNTIME);
-    assert_non_null(strstr(req->error, "node 'features': redis"));
+    assert_non_null(strstr(rankd_request_error(req), "node 'features': redis"));
 
     rankd_sched_config cfg = {2, 1, "127.0.0.1:1", true};
     rankd_sched *sched;
@@ -149,10 +149,10 @@ static void test_redis_failure_is_reported(void **state)
     for (int i = 0; i < 3; i++) {
         rankd_request_reset(req, 1);
         assert_int_equal(rankd_run_async(sched, req), RANKD_ERUNTIME);
-        assert_non_null(strstr(req->error, "node 'features': redis"));
+        assert_non_null(strstr(rankd_request_error(req), "node 'features': redis"));
         /* A refused connection fails at once, not by the node's timeout. */
-        print_message("%s\n", req->error);
-        assert_null(strstr(req->error, "timed out"));
+        print_message("%s\n", rankd_request_error(req));
+        assert_null(strstr(rankd_request_error(req), "timed out"));
     }
     rankd_sched_destroy(sched);
     rankd_thread_ctx_free(ctx);
@@ -173,7 +173,18 @@ typedef struct fifo_run {
     uint64_t total;
     uint64_t done;
     uint64_t order[200];
+    /* The requests of the run and the sequence number each one holds. */
+    rankd_request *reqs[8];
+    uint64_t seq[8];
 } fifo_run;
+
+static uint64_t *fifo_seq(fifo_run *r, const rankd_request *req)
+{
+    size_t i = 0;
+    while (r->reqs[i] != req)
+        i++;
+    return &r->seq[i];
+}
 
 static void fifo_done(rankd_request *req, void *arg)
 {
@@ -183,7 +194,7 @@ static void fifo_done(rankd_request *req, void *arg)
      * the queue holds older requests when it re-issues. */
     while (!r->released)
         pthread_cond_wait(&r->cond, &r->lock);
-    r->order[r->done++] = req->seq;
+    r->order[r->done++] = *fifo_seq(r, req);
     bool again = r->next_seq < r->total;
     uint64_t seq = r->next_seq++;
     if (r->done == r->total)
@@ -191,7 +202,7 @@ static void fifo_done(rankd_request *req, void *arg)
     pthread_mutex_unlock(&r->lock);
     if (again) {
         rankd_request_reset(req, seq);
-        req->seq = seq;
+        *fifo_seq(r, req) = seq;
         rankd_sched_submit(r->sched, req);
     }
 }
@@ -208,14 +219,13 @@ static void test_oldest_request_runs_first(void **state)
             .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .total = 40};
         rankd_sched_config cfg = {1, 1, NULL, plan->has_io};
         assert_int_equal(rankd_sched_create(&cfg, &r.sched, &err), RANKD_OK);
-        rankd_request *reqs[8];
+        rankd_request **reqs = r.reqs;
         for (uint64_t i = 0; i < 8; i++) {
             assert_int_equal(rankd_request_create(plan, &reqs[i], &err), RANKD_OK);
             rankd_request_reset(reqs[i], i);
-            reqs[i]->seq = i;
-            reqs[i]->slot = i;
-            reqs[i]->on_done = fifo_done;
-            reqs[i]->done_arg = &r;
+            r.seq[i] = i;
+            rankd_request_set_slot(reqs[i], i);
+            rankd_request_set_done(reqs[i], fifo_done, &r);
         }
         r.next_seq = 8;
         for (int i = 0; i < 8; i++)
@@ -252,16 +262,16 @@ static void expect_failure(const char *json, const char *redis, const char *want
     assert_int_equal(rankd_thread_ctx_create(redis, &ctx, &err), RANKD_OK);
     rankd_request_reset(req, 1);
     assert_int_equal(rankd_run_sync(req, ctx), RANKD_ERUNTIME);
-    print_message("sync: %s\n", req->error);
-    assert_non_null(strstr(req->error, want));
+    print_message("sync: %s\n", rankd_request_error(req));
+    assert_non_null(strstr(rankd_request_error(req), want));
     rankd_thread_ctx_free(ctx);
     rankd_sched_config cfg = {1, 1, redis, plan->has_io};
     rankd_sched *sched;
     assert_int_equal(rankd_sched_create(&cfg, &sched, &err), RANKD_OK);
     rankd_request_reset(req, 1);
     assert_int_equal(rankd_run_async(sched, req), RANKD_ERUNTIME);
-    print_message("async: %s\n", req->error);
-    assert_non_null(strstr(req->error, want));
+    print_message("async: %s\n", rankd_request_error(req));
+    assert_non_null(strstr(rankd_request_error(req), want));
     rankd_sched_destroy(sched);
     rankd_request_free(req);
     rankd_plan_free(plan);
@@ -359,6 +369,29 @@ static void test_redis_bad_value_fails(void **state)
     pthread_join(thread, NULL);
 }
 
+/* Issue 8: librankd's errors describe the problem; only the program knows
+ * which flag set the value. */
+static void test_config_errors_name_no_flag(void **state)
+{
+    rankd_sched *sched;
+    rankd_error err;
+    rankd_sched_config no_cpu = {0, 1, NULL, false};
+    assert_int_equal(rankd_sched_create(&no_cpu, &sched, &err), RANKD_EINPUT);
+    assert_non_null(strstr(err.msg, "0 CPU threads"));
+    assert_null(strstr(err.msg, "--"));
+    rankd_sched_config no_io = {1, 0, NULL, true};
+    assert_int_equal(rankd_sched_create(&no_io, &sched, &err), RANKD_EINPUT);
+    assert_non_null(strstr(err.msg, "0 I/O threads"));
+    assert_null(strstr(err.msg, "--"));
+    /* A Redis address without a port fails the request on both schedulers
+     * with the address and what is wrong with it. */
+    static const char json[] =
+        "{\"name\": \"bad_addr\", \"nodes\": ["
+        "{\"id\": \"src\", \"op\": \"source\", \"params\": {\"count\": 2}},"
+        "{\"id\": \"fetch\", \"op\": \"redis_fetch\", \"inputs\": [\"src\"]}]}";
+    expect_failure(json, "localhost", "Redis address 'localhost': not host:port");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--redis") == 0)
@@ -375,6 +408,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_regex_match_error_fails),
         cmocka_unit_test(test_redis_timeout_message),
         cmocka_unit_test(test_redis_bad_value_fails),
+        cmocka_unit_test(test_config_errors_name_no_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

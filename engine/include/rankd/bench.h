@@ -50,6 +50,10 @@ typedef struct rankd_bench_result {
      * ru_maxrss_kb then includes start-up and warm-up. */
     bool rss_reset;
     double ns_per_node;
+    /* Wake-ups the async scheduler caused per measured request (futex wakes
+     * of CPU workers, eventfd wakes of I/O loops); 0 for sync, which wakes
+     * no thread. */
+    double wakeups_per_request;
     /* Requests still running when the bounded wait after the deadline
      * ended: censored, their elapsed time recorded, never dropped. */
     uint64_t in_flight_at_end;

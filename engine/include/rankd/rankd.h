@@ -9,7 +9,6 @@
 #ifndef RANKD_RANKD_H
 #define RANKD_RANKD_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +70,10 @@ const char *rankd_op_name(rankd_op op);
 /* True for ops that wait on an I/O loop (sleep, redis_fetch). */
 bool rankd_op_is_io(rankd_op op);
 
+/* A regex_filter node's compiled pattern (PCRE2 code, JIT-compiled), owned
+ * by the plan. */
+typedef struct rankd_regex rankd_regex;
+
 typedef struct rankd_node {
     char *id;
     rankd_op op;
@@ -94,7 +97,7 @@ typedef struct rankd_node {
             double min_score;
         } filter;
         struct {
-            void *code; /* pcre2_code_8 */
+            rankd_regex *code;
             char *pattern;
             bool invert;
         } regex;
@@ -161,28 +164,10 @@ void rankd_plan_free(rankd_plan *plan);
 int rankd_plan_find(const rankd_plan *plan, const char *id);
 
 /* A request in flight. Created once per concurrency slot and reused: it owns
- * the output buffer of every node and the counters of the async scheduler. */
+ * the output buffer of every node and the async scheduler's per-node
+ * counters, which stay private (src/internal.h). */
 typedef struct rankd_request rankd_request;
 typedef void (*rankd_done_cb)(rankd_request *req, void *arg);
-
-struct rankd_request {
-    const rankd_plan *plan;
-    uint64_t user_id;
-    rankd_list *outputs;
-    unsigned char *buffer;
-    atomic_uint *pending;
-    atomic_int failed;
-    char error[256];
-    /* Set by the async scheduler; the I/O loop serving this request. */
-    uint32_t io_index;
-    /* Free for the caller: the bench keeps the request's sequence number,
-     * its intended start and its slot (which also picks the I/O loop). */
-    uint64_t seq;
-    uint64_t start_ns;
-    uint64_t slot;
-    rankd_done_cb on_done;
-    void *done_arg;
-};
 
 int rankd_request_create(const rankd_plan *plan, rankd_request **out, rankd_error *err);
 void rankd_request_free(rankd_request *req);
@@ -193,6 +178,23 @@ void rankd_request_reset(rankd_request *req, uint64_t user_id);
 /* Marks a request failed; the first message is kept. Thread-safe. */
 void rankd_request_fail(rankd_request *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* True once a node of the request failed; rankd_request_error says why. */
+bool rankd_request_failed(const rankd_request *req);
+
+/* The first failure's message, or "" while the request has not failed. */
+const char *rankd_request_error(const rankd_request *req);
+
+/* The output of a node of the request (the response is the sink's). */
+const rankd_list *rankd_request_output(const rankd_request *req, uint32_t node);
+
+/* What rankd_sched_submit calls when the request is done, on whichever
+ * thread finished its sink node. */
+void rankd_request_set_done(rankd_request *req, rankd_done_cb cb, void *arg);
+
+/* The caller's slot number: the async scheduler serves the request on I/O
+ * loop slot % io_threads, so the slots of a bench spread over the loops. */
+void rankd_request_set_slot(rankd_request *req, uint64_t slot);
 
 /* Parses a request ({"user_id": N}); RANKD_EINPUT with a message if invalid. */
 int rankd_request_parse(const char *json, size_t len, uint64_t *user_id, rankd_error *err);
@@ -208,12 +210,13 @@ int rankd_thread_ctx_create(const char *redis_addr, rankd_thread_ctx **out, rank
 void rankd_thread_ctx_free(rankd_thread_ctx *ctx);
 
 /* Runs one CPU node of a request: reads its inputs' outputs, writes its own.
- * I/O nodes are run by the schedulers (rankd_run_sync blocks on them). */
+ * I/O nodes belong to the schedulers (rankd_run_sync blocks on them, the
+ * async scheduler's loops wait for them); given one, this does nothing. */
 void rankd_node_run(rankd_request *req, uint32_t node, rankd_thread_ctx *ctx);
 
 /* The sync scheduler: every node in topological order on this thread; sleep
  * nodes sleep, Redis nodes block on the thread's connection. Returns
- * RANKD_OK, or RANKD_ERUNTIME when a node failed (message in req->error). */
+ * RANKD_OK, or RANKD_ERUNTIME when a node failed (rankd_request_error says why). */
 int rankd_run_sync(rankd_request *req, rankd_thread_ctx *ctx);
 
 /* The async scheduler: a pool of CPU workers and libuv I/O loops. */
@@ -230,8 +233,8 @@ typedef struct rankd_sched_config {
 
 int rankd_sched_create(const rankd_sched_config *cfg, rankd_sched **out, rankd_error *err);
 
-/* Starts a request; req->on_done runs on whichever thread finishes its sink
- * node, and may start the next request from there. Thread-safe. */
+/* Starts a request; the callback given by rankd_request_set_done runs on whichever thread finishes
+ * its sink node, and may start the next request from there. Thread-safe. */
 void rankd_sched_submit(rankd_sched *sched, rankd_request *req);
 
 /* Stops the workers and loops; every submitted request must be done. */
