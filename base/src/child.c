@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,10 +56,14 @@ int pmb_pin_cpus(int n, pmb_error *err)
 
 /* Runs in the child between fork and exec: only async-signal-safe calls. The
  * errno of a failed step travels back through report_fd, which exec closes. */
-static void pmb__child_exec(char *const argv[], const pmb_spawn_options *o, int report_fd)
+static void pmb__child_exec(char *const argv[], const pmb_spawn_options *o, pid_t parent,
+                            int report_fd)
 {
     int e = 0;
     setpgid(0, 0);
+    /* The parent may have died before the request: then it is too late. */
+    if (o->die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+        _exit(127);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -88,6 +93,7 @@ int pmb_child_spawn(char *const argv[], const pmb_spawn_options *opts, pid_t *pi
     if (pipe2(report, O_CLOEXEC) != 0)
         return pmb_error_errno(err, PMB_ERUNTIME, errno, "%s: pipe", argv[0]);
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t child = fork();
     if (child < 0) {
         int e = errno;
@@ -96,7 +102,7 @@ int pmb_child_spawn(char *const argv[], const pmb_spawn_options *opts, pid_t *pi
         return pmb_error_errno(err, PMB_ERUNTIME, e, "%s: fork", argv[0]);
     }
     if (child == 0)
-        pmb__child_exec(argv, o, report[1]);
+        pmb__child_exec(argv, o, parent, report[1]);
     /* Both sides set the group, so no signal to -pid can miss it. */
     setpgid(child, child);
     close(report[1]);

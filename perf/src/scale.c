@@ -278,6 +278,7 @@ static int pm__run_vmm(const pm_scale_config *c)
         int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
         pmb_spawn_options opt = PMB_SPAWN_DEFAULTS;
+        opt.die_with_parent = true;
         opt.stdout_fd = fd;
         opt.stderr_fd = null;
         if (pmb_child_spawn(argv, &opt, &u[i].pid, &perr) != PMB_OK) {
@@ -446,6 +447,7 @@ static int pm__run_prometheus(const pm_scale_config *c)
     double cpu0 = pm__children_cpu();
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     pmb_spawn_options opt = PMB_SPAWN_DEFAULTS;
+    opt.die_with_parent = true;
     opt.stdout_fd = null;
     opt.stderr_fd = null;
     for (int i = 0; i < c->count; i++) {

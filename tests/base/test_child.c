@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -100,6 +101,39 @@ static void output_goes_to_the_given_descriptor(void **state)
     fclose(out);
 }
 
+/* A driver killed with SIGKILL (a CTest timeout, an impatient user) takes
+ * the children it asked to die with it: they are in groups of their own, so
+ * nothing else would reach them. */
+static void children_die_with_a_killed_parent(void **state)
+{
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t driver = fork();
+    assert_true(driver >= 0);
+    if (driver == 0) {
+        pmb_spawn_options o = PMB_SPAWN_DEFAULTS;
+        o.die_with_parent = true;
+        char *argv[] = {"sleep", "60", NULL};
+        pid_t child;
+        if (pmb_child_spawn(argv, &o, &child, NULL) != PMB_OK)
+            _exit(1);
+        ssize_t n = write(pipefd[1], &child, sizeof child);
+        (void)n;
+        pause();
+        _exit(0);
+    }
+    close(pipefd[1]);
+    pid_t child = 0;
+    assert_int_equal(read(pipefd[0], &child, sizeof child), (ssize_t)sizeof child);
+    close(pipefd[0]);
+    assert_true(alive(child));
+    kill(driver, SIGKILL);
+    waitpid(driver, NULL, 0);
+    for (int i = 0; i < 200 && alive(child); i++)
+        usleep(10000);
+    assert_false(alive(child));
+}
+
 static void programs_are_found_in_path(void **state)
 {
     char path[4096];
@@ -117,6 +151,7 @@ int main(void)
         cmocka_unit_test(missing_program_is_an_input_error),
         cmocka_unit_test(deadline_stops_the_whole_group),
         cmocka_unit_test(output_goes_to_the_given_descriptor),
+        cmocka_unit_test(children_die_with_a_killed_parent),
         cmocka_unit_test(programs_are_found_in_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

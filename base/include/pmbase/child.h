@@ -19,11 +19,15 @@ typedef struct pmb_spawn_options {
     int stdout_fd; /* -1: inherit */
     int stderr_fd; /* -1: inherit */
     int pin_cpus;  /* > 0: sched_setaffinity to the first pin_cpus allowed CPUs */
+    /* SIGKILL the child when the parent dies, however it dies: a driver that
+     * is killed must not leave its load running (the child is in a group of
+     * its own, so no signal to the parent's group reaches it). */
+    bool die_with_parent;
 } pmb_spawn_options;
 
 #define PMB_SPAWN_DEFAULTS                                                                         \
     {                                                                                              \
-        .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .pin_cpus = 0                            \
+        .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .pin_cpus = 0, .die_with_parent = false  \
     }
 
 typedef struct pmb_child_status {
