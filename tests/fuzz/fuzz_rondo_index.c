@@ -37,7 +37,8 @@ static int make_store(void)
     rondo_series *s;
     rondo_error err;
     rondo_archive_spec a = {1, 4, RONDO_CF_AVG};
-    if (rondo_store_open(&store, store_dir, RONDO_OPEN_CREATE | RONDO_OPEN_WRITE, &err) != RONDO_OK ||
+    if (rondo_store_open(&store, store_dir, RONDO_OPEN_CREATE | RONDO_OPEN_WRITE, &err) !=
+            RONDO_OK ||
         rondo_store_add(store, "m{a=1}", RONDO_GAUGE, &a, 1, &s, &err) != RONDO_OK)
         return -1;
     rondo_store_close(store);
