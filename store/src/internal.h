@@ -116,6 +116,9 @@ static inline uint32_t rondo__mod(int64_t a, uint32_t rows)
     return (uint32_t)(m < 0 ? m + rows : m);
 }
 
+/* rondo_error_set with a va_list, for the library's own variadic setters. */
+void rondo__error_vset(rondo_error *err, rondo_status status, const char *fmt, va_list ap);
+
 /* Fills a mapped handle from its header; a writer also re-derives the
  * consolidation state of its coarse archives (series_write.c). */
 void rondo__series_setup(rondo_series *s);

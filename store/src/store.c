@@ -200,13 +200,10 @@ static rondo_status corrupt(rondo_error *err, const char *fmt, ...)
 
 static rondo_status corrupt(rondo_error *err, const char *fmt, ...)
 {
-    if (err != NULL) {
-        err->status = RONDO_ERR_CORRUPT;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    rondo__error_vset(err, RONDO_ERR_CORRUPT, fmt, ap);
+    va_end(ap);
     return RONDO_ERR_CORRUPT;
 }
 
@@ -758,13 +755,14 @@ rondo_status rondo_store_find(rondo_store *s, const char *key, rondo_series **ou
     if (rc != RONDO_OK)
         return rc;
     rondo_series_id_format(&probe.id, probe.key, sizeof probe.key);
-    if ((rc = know_name(s, probe.id.name, err)) != RONDO_OK)
-        return rc;
-    struct entry *e = lookup(s, probe.key);
+    uint64_t bucket = hash_text(probe.id.name);
+    bool known = s->listed || map_find(&s->read, bucket) != NULL;
+    struct entry *e = known ? lookup(s, probe.key) : NULL;
     size_t valid;
-    /* Another process may have added it since the index file was read: read
-     * what was appended (usually nothing) before saying there is none. */
-    if (e == NULL && (rc = read_index(s, hash_text(probe.id.name), &valid, err)) != RONDO_OK)
+    /* The name's index file has not been read, or another process may have
+     * added the series since: read what the file holds beyond what was read
+     * (usually nothing) before saying there is none. */
+    if (e == NULL && (rc = read_index(s, bucket, &valid, err)) != RONDO_OK)
         return rc;
     if (e == NULL)
         e = lookup(s, probe.key);

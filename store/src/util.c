@@ -4,14 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
-void rondo_error_set(rondo_error *err, rondo_status status, const char *fmt, ...)
+void rondo__error_vset(rondo_error *err, rondo_status status, const char *fmt, va_list ap)
 {
     if (err == NULL)
         return;
     err->status = status;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+}
+
+void rondo_error_set(rondo_error *err, rondo_status status, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    rondo__error_vset(err, status, fmt, ap);
     va_end(ap);
 }
 
