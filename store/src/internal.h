@@ -5,9 +5,15 @@
 #include "rondo/rondo.h"
 
 #include <stdarg.h>
+#include <string.h>
 
-#define RONDO__MAGIC       "RONDOSER"
-#define RONDO__VERSION     1u
+#define RONDO__MAGIC   "RONDOSER"
+#define RONDO__VERSION 2u
+/* Version 1 stored a slot's double as it is, an empty slot as NaN; version 2
+ * stores it XORed with the empty marker, so that zero bytes read as empty and
+ * a new file needs no slot written (fallocate alone). Both are read. */
+#define RONDO__VERSION_RAW 1u
+#define RONDO__EMPTY_BITS  0x7ff8000000000000ull
 #define RONDO__BYTE_ORDER  0x01020304u
 #define RONDO__HEADER_SIZE 4096u
 /* The header checksum covers every byte before this offset. */
@@ -68,7 +74,7 @@ struct rondo__acc {
 /* What the write path needs of one archive, packed together so that a
  * write touches few cache lines even with thousands of series open. */
 struct rondo__coarse {
-    double *ring;
+    uint64_t *ring;
     int64_t ratio; /* resolution / finest resolution */
     uint32_t rows;
     rondo_cf cf;
@@ -77,7 +83,8 @@ struct rondo__coarse {
 
 struct rondo_series {
     /* Hot fields of the write path first. */
-    double *ring0;
+    uint64_t *ring0;
+    uint64_t slot_mask; /* RONDO__EMPTY_BITS, or 0 in a version 1 file */
     int64_t r0;
     int64_t t_start; /* the newest finest slot covers [t_start, t_end) */
     int64_t t_end;
@@ -92,7 +99,7 @@ struct rondo_series {
     /* Cold fields. */
     int64_t max_future;
     rondo_archive_spec archives[RONDO_MAX_ARCHIVES];
-    double *rings[RONDO_MAX_ARCHIVES];
+    uint64_t *rings[RONDO_MAX_ARCHIVES];
     void *map;
     size_t map_size;
     rondo_series_id id;
@@ -123,12 +130,33 @@ void rondo__error_vset(rondo_error *err, rondo_status status, const char *fmt, v
  * consolidation state of its coarse archives (series_write.c). */
 void rondo__series_setup(rondo_series *s);
 
-/* Creates a data file at its final size, every slot empty. */
 /* rondo_series_open_file, optionally without MAP_POPULATE (RONDO_OPEN_LAZY). */
 rondo_status rondo__series_open(rondo_series **out, const char *path, bool writable, bool populate,
                                 rondo_error *err);
+/* Creates a data file at its final size, every slot empty. */
 rondo_status rondo__series_create_file(const char *path, const rondo_series_id *id, rondo_kind kind,
                                        const rondo_archive_spec *archives, size_t narchives,
                                        rondo_error *err);
+
+/* A ring slot's value, NaN when empty, in either version's encoding. */
+static inline double rondo__slot_get(const rondo_series *s, const uint64_t *ring, size_t pos)
+{
+    uint64_t bits = ring[pos] ^ s->slot_mask;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static inline void rondo__slot_set(const rondo_series *s, uint64_t *ring, size_t pos, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    ring[pos] = bits ^ s->slot_mask;
+}
+
+static inline void rondo__slot_clear(const rondo_series *s, uint64_t *ring, size_t pos)
+{
+    ring[pos] = RONDO__EMPTY_BITS ^ s->slot_mask;
+}
 
 #endif

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,35 +80,27 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
         return RONDO_ERR_INPUT;
     }
     struct rondo__header *h = malloc(sizeof *h);
-    double *nans = malloc(65536);
-    if (h == NULL || nans == NULL) {
-        free(h);
-        free(nans);
+    if (h == NULL) {
         rondo_error_set(err, RONDO_ERR_NOMEM, "out of memory creating %s", path);
         return RONDO_ERR_NOMEM;
     }
     fill_header(h, key, kind, archives, narchives);
-    for (size_t i = 0; i < 65536 / sizeof(double); i++)
-        nans[i] = NAN;
     /* A new file or nothing: never through a link, never over a file. */
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         rondo_error_set(err, RONDO_ERR_IO, "cannot create %s: %s", path, strerror(errno));
         free(h);
-        free(nans);
         return RONDO_ERR_IO;
     }
     /* Reserving every block now means a later store into the mapping can
-     * never hit a full disk, which would arrive as SIGBUS instead of an error. */
+     * never hit a full disk, which would arrive as SIGBUS instead of an error.
+     * The reserved blocks read as zero bytes, which is an empty slot, so no
+     * slot is written here. */
     int rc = posix_fallocate(fd, 0, (off_t)h->file_size);
     if (rc != 0) {
         rondo_error_set(err, RONDO_ERR_IO, "cannot reserve %llu bytes for %s: %s",
                         (unsigned long long)h->file_size, path, strerror(rc));
         st = RONDO_ERR_IO;
-    }
-    for (size_t off = RONDO__HEADER_SIZE; st == RONDO_OK && off < h->file_size; off += 65536) {
-        size_t len = h->file_size - off < 65536 ? h->file_size - off : 65536;
-        st = write_all(fd, nans, len, (off_t)off, path, err);
     }
     if (st == RONDO_OK)
         st = write_all(fd, h, sizeof *h, 0, path, err);
@@ -117,15 +108,8 @@ rondo_status rondo__series_create_file(const char *path, const rondo_series_id *
         rondo_error_set(err, RONDO_ERR_IO, "cannot fsync %s: %s", path, strerror(errno));
         st = RONDO_ERR_IO;
     }
-    /* The pages just written are clean now and mostly never read again: out
-     * of the page cache with them, or the first read fault of a mapping maps
-     * the 16 cached pages around it (fault-around) and a writer keeps them
-     * resident. Advice only. */
-    if (st == RONDO_OK)
-        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     close(fd);
     free(h);
-    free(nans);
     return st;
 }
 
@@ -148,8 +132,9 @@ static rondo_status validate(const struct rondo__header *h, uint64_t size, const
         CORRUPT("not a rondo data file (bad magic)");
     if (h->byte_order != RONDO__BYTE_ORDER)
         CORRUPT("written on a machine of another byte order");
-    if (h->version != RONDO__VERSION)
-        CORRUPT("format version %u, this build reads version %u", h->version, RONDO__VERSION);
+    if (h->version != RONDO__VERSION && h->version != RONDO__VERSION_RAW)
+        CORRUPT("format version %u, this build reads versions %u and %u", h->version,
+                RONDO__VERSION_RAW, RONDO__VERSION);
     if (rondo__crc32(h, RONDO__CRC_END) != h->header_crc)
         CORRUPT("header checksum mismatch (corrupted or torn header)");
     if (h->header_size != RONDO__HEADER_SIZE || h->kind > RONDO_COUNTER || h->narchives < 1 ||

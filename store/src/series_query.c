@@ -66,6 +66,29 @@ static int64_t align_up(int64_t t, int64_t r)
     return -rondo__floor_div(-t, r) * r;
 }
 
+/* Decodes n consecutive slots into out. A query's copy is most of its time,
+ * so the XOR goes four slots at a time, in AVX2 registers where the CPU has
+ * them (GCC and clang pick the clone when the program loads); a slot at a
+ * time it took four times as long as the memcpy of a version 1 file. */
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+
+__attribute__((target_clones("avx2", "default"))) static void
+decode_slots(double *restrict out, const uint64_t *restrict ring, size_t n, uint64_t mask)
+{
+    u64x4 m = {mask, mask, mask, mask};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        u64x4 v;
+        memcpy(&v, ring + j, sizeof v);
+        v ^= m;
+        memcpy(out + j, &v, sizeof v);
+    }
+    for (; j < n; j++) {
+        uint64_t bits = ring[j] ^ mask;
+        memcpy(out + j, &bits, sizeof bits);
+    }
+}
+
 /* Copies slots [first, first + count) of archive i into out, NaN where the
  * archive does not hold them. */
 static void copy_slots(const rondo_series *s, size_t i, int64_t first, size_t count, double *out)
@@ -74,7 +97,7 @@ static void copy_slots(const rondo_series *s, size_t i, int64_t first, size_t co
     uint32_t rows = s->archives[i].rows;
     int64_t lo = last == RONDO__NO_SLOT ? 1 : last - (int64_t)rows + 1;
     int64_t hi = last == RONDO__NO_SLOT ? 0 : last;
-    const double *ring = s->rings[i];
+    const uint64_t *ring = s->rings[i];
     size_t k = 0;
     while (k < count) {
         int64_t slot = first + (int64_t)k;
@@ -89,7 +112,7 @@ static void copy_slots(const rondo_series *s, size_t i, int64_t first, size_t co
             run = (size_t)(hi - slot + 1);
         if (run > count - k)
             run = count - k;
-        memcpy(out + k, ring + pos, run * sizeof(double));
+        decode_slots(out + k, ring + pos, run, s->slot_mask);
         k += run;
     }
 }

@@ -56,11 +56,14 @@ static void rederive(rondo_series *s, size_t i, int64_t c)
         .slot = c, .end_fine = (c + 1) * s->co[i].ratio, .pos = rondo__mod(c, rows)};
     int64_t last0 = s->hdr->last_slot[0];
     for (int64_t f = c * s->co[i].ratio; f < a.end_fine && f < last0; f++) {
-        double v = s->ring0[rondo__mod(f, s->rows0)];
+        double v = rondo__slot_get(s, s->ring0, rondo__mod(f, s->rows0));
         if (!isnan(v))
             acc_fold(&a, v);
     }
-    s->co[i].ring[a.pos] = a.count ? cf_value(&a, s->co[i].cf) : NAN;
+    if (a.count)
+        rondo__slot_set(s, s->co[i].ring, a.pos, cf_value(&a, s->co[i].cf));
+    else
+        rondo__slot_clear(s, s->co[i].ring, a.pos);
     if (c == s->co[i].acc.slot)
         s->co[i].acc = a;
 }
@@ -84,7 +87,7 @@ static void coarse_advance(rondo_series *s, size_t i, int64_t f)
     if (a->slot != RONDO__NO_SLOT && f >= a->end_fine && f < a->end_fine + s->co[i].ratio) {
         c = a->slot + 1;
         pos = a->pos + 1 == rows ? 0 : a->pos + 1;
-        s->co[i].ring[pos] = NAN;
+        rondo__slot_clear(s, s->co[i].ring, pos);
     } else {
         c = rondo__floor_div(f, s->co[i].ratio);
         pos = rondo__mod(c, rows);
@@ -92,7 +95,7 @@ static void coarse_advance(rondo_series *s, size_t i, int64_t f)
         if (c - from + 1 >= (int64_t)rows)
             from = c - rows + 1;
         for (int64_t k = from; k <= c; k++)
-            s->co[i].ring[rondo__mod(k, rows)] = NAN;
+            rondo__slot_clear(s, s->co[i].ring, rondo__mod(k, rows));
     }
     ORDERED();
     s->hdr->last_slot[i] = c;
@@ -107,7 +110,7 @@ static inline void close_into(rondo_series *s, size_t i, int64_t f, double close
         coarse_advance(s, i, f);
     if (!isnan(closed)) {
         acc_fold(a, closed);
-        s->co[i].ring[a->pos] = cf_value(a, s->co[i].cf);
+        rondo__slot_set(s, s->co[i].ring, a->pos, cf_value(a, s->co[i].cf));
     }
 }
 
@@ -117,7 +120,7 @@ static void fine_advance(rondo_series *s, int64_t slot)
 {
     int64_t last = s->hdr->last_slot[0];
     if (last != RONDO__NO_SLOT) {
-        double closed = s->ring0[s->pos0];
+        double closed = rondo__slot_get(s, s->ring0, s->pos0);
         for (size_t i = 1; i < s->narchives; i++) {
             close_into(s, i, last, closed);
             if (slot - 1 >= s->co[i].acc.end_fine)
@@ -128,7 +131,7 @@ static void fine_advance(rondo_series *s, int64_t slot)
     if (slot - from + 1 >= (int64_t)s->rows0)
         from = slot - s->rows0 + 1;
     for (int64_t k = from; k <= slot; k++)
-        s->ring0[rondo__mod(k, s->rows0)] = NAN;
+        rondo__slot_clear(s, s->ring0, rondo__mod(k, s->rows0));
     ORDERED();
     s->hdr->last_slot[0] = slot;
     s->pos0 = rondo__mod(slot, s->rows0);
@@ -140,11 +143,11 @@ static void fine_advance(rondo_series *s, int64_t slot)
 static inline void fine_step(rondo_series *s)
 {
     int64_t last = s->hdr->last_slot[0];
-    double closed = s->ring0[s->pos0];
+    double closed = rondo__slot_get(s, s->ring0, s->pos0);
     for (size_t i = 1; i < s->narchives; i++)
         close_into(s, i, last, closed);
     uint32_t pos = s->pos0 + 1 == s->rows0 ? 0 : s->pos0 + 1;
-    s->ring0[pos] = NAN;
+    rondo__slot_clear(s, s->ring0, pos);
     ORDERED();
     s->hdr->last_slot[0] = last + 1;
     s->pos0 = pos;
@@ -166,16 +169,16 @@ static void refresh_future_limit(rondo_series *s)
 
 /* False, with nothing stored, when a counter's slot would leave the range of
  * a double: an overflow is refused, never stored as infinity. */
-static inline bool store_value(rondo_series *s, double *slot, double v)
+static inline bool store_value(rondo_series *s, uint32_t pos, double v)
 {
-    if (s->kind == RONDO_COUNTER && !isnan(*slot)) {
-        double sum = *slot + v;
+    double held = rondo__slot_get(s, s->ring0, pos);
+    if (s->kind == RONDO_COUNTER && !isnan(held)) {
+        double sum = held + v;
         if (!isfinite(sum))
             return false;
-        *slot = sum;
-    } else {
-        *slot = v;
+        v = sum;
     }
+    rondo__slot_set(s, s->ring0, pos, v);
     return true;
 }
 
@@ -201,7 +204,7 @@ static rondo_write_outcome write_slow(rondo_series *s, int64_t t, double v)
         }
         fine_advance(s, slot);
         ORDERED();
-        s->ring0[s->pos0] = v;
+        rondo__slot_set(s, s->ring0, s->pos0, v);
         if (h->first_time == RONDO__NO_SLOT || t < h->first_time)
             h->first_time = t;
         return RONDO_WRITE_APPLIED;
@@ -210,7 +213,7 @@ static rondo_write_outcome write_slow(rondo_series *s, int64_t t, double v)
         h->too_old++;
         return RONDO_WRITE_TOO_OLD;
     }
-    if (!store_value(s, &s->ring0[rondo__mod(slot, s->rows0)], v)) {
+    if (!store_value(s, rondo__mod(slot, s->rows0), v)) {
         h->invalid++;
         return RONDO_WRITE_INVALID;
     }
@@ -234,7 +237,7 @@ rondo_write_outcome rondo_write(rondo_series *s, int64_t t, double v)
     /* Common case 1: into the newest slot. Validity of t follows from the
      * range check; a non-finite value falls through to the slow path. */
     if (t >= s->t_start && t < s->t_end && s->writable && isfinite(v)) {
-        if (store_value(s, &s->ring0[s->pos0], v))
+        if (store_value(s, s->pos0, v))
             return RONDO_WRITE_APPLIED;
         s->hdr->invalid++;
         return RONDO_WRITE_INVALID;
@@ -244,7 +247,7 @@ rondo_write_outcome rondo_write(rondo_series *s, int64_t t, double v)
         isfinite(v)) {
         fine_step(s);
         ORDERED();
-        s->ring0[s->pos0] = v;
+        rondo__slot_set(s, s->ring0, s->pos0, v);
         return RONDO_WRITE_APPLIED;
     }
     return write_slow(s, t, v);
@@ -281,11 +284,12 @@ void rondo__series_setup(rondo_series *s)
 {
     struct rondo__header *h = s->hdr;
     s->kind = (rondo_kind)h->kind;
+    s->slot_mask = h->version == RONDO__VERSION_RAW ? 0 : RONDO__EMPTY_BITS;
     s->narchives = h->narchives;
     for (size_t i = 0; i < s->narchives; i++) {
         s->archives[i] = (rondo_archive_spec){
             h->archives[i].resolution, (uint32_t)h->archives[i].rows, (rondo_cf)h->archives[i].cf};
-        s->rings[i] = (double *)((char *)s->map + h->archives[i].offset);
+        s->rings[i] = (uint64_t *)((char *)s->map + h->archives[i].offset);
         s->co[i].ring = s->rings[i];
         s->co[i].ratio = h->archives[i].resolution / h->archives[0].resolution;
         s->co[i].rows = s->archives[i].rows;
@@ -322,7 +326,7 @@ void rondo__series_setup(rondo_series *s)
         if (fine_holds(s, i, c)) {
             rederive(s, i, c);
         } else {
-            double v = s->rings[i][s->co[i].acc.pos];
+            double v = rondo__slot_get(s, s->rings[i], s->co[i].acc.pos);
             if (!isnan(v))
                 acc_fold(&s->co[i].acc, v);
         }

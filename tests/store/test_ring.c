@@ -26,7 +26,7 @@ static int teardown(void **state)
 /* The value of absolute slot `slot` of archive i, read from the mapping. */
 static double raw_slot(const rondo_series *s, size_t i, int64_t slot)
 {
-    return s->rings[i][rondo__mod(slot, s->archives[i].rows)];
+    return rondo__slot_get(s, s->rings[i], rondo__mod(slot, s->archives[i].rows));
 }
 
 static void slot_arithmetic(void **state)
@@ -327,6 +327,107 @@ static void schema_grows(void **state)
     assert_non_null(strstr(err.message, "multiple"));
 }
 
+/* A new data file is its header and zero bytes: creation writes no slot, and
+ * zero bytes read as empty. */
+static void new_file_slots_are_zero_and_empty(void **state)
+{
+    rondo_store *store;
+    rondo_archive_spec a[2] = {{1, 600, RONDO_CF_AVG}, {60, 60, RONDO_CF_MAX}};
+    rondo_series *s = new_series(dir, &store, "fresh", RONDO_GAUGE, a, 2);
+    const unsigned char *bytes = s->map;
+    size_t nonzero = 0;
+    for (size_t i = RONDO__HEADER_SIZE; i < s->map_size; i++)
+        nonzero += bytes[i] != 0;
+    assert_int_equal(nonzero, 0);
+    for (size_t i = 0; i < 2; i++)
+        for (int64_t slot = 0; slot < (int64_t)a[i].rows; slot++)
+            assert_true(isnan(raw_slot(s, i, slot)));
+    /* A write, and the ring step after it, leave the other slots empty. */
+    rondo_series_set_max_future(s, 0);
+    assert_int_equal(rondo_write(s, 7200, 0.0), RONDO_WRITE_APPLIED);
+    assert_int_equal(rondo_write(s, 7201, -1.5), RONDO_WRITE_APPLIED);
+    rondo_result res = {0};
+    int64_t times[8];
+    double values[8];
+    assert_int_equal(query_flat(s, 7198, 7203, &res, times, values, 8), 4);
+    assert_true(isnan(values[0]) && isnan(values[1]));
+    assert_true(values[2] == 0.0 && !signbit(values[2]));
+    assert_true(values[3] == -1.5);
+    assert_true(isnan(raw_slot(s, 0, 7202)));
+    rondo_result_free(&res);
+    rondo_store_close(store);
+}
+
+/* Rewrites a closed data file as version 1 wrote it: every slot's double as
+ * it is (an empty one NaN), version 1 in a re-checksummed header. */
+static void rewrite_as_version1(const char *path)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    struct rondo__header h;
+    assert_int_equal(fread(&h, sizeof h, 1, f), 1);
+    h.version = RONDO__VERSION_RAW;
+    h.header_crc = rondo__crc32(&h, RONDO__CRC_END);
+    uint64_t slot;
+    for (long off = RONDO__HEADER_SIZE; off < (long)h.file_size; off += 8) {
+        assert_int_equal(fseek(f, off, SEEK_SET), 0);
+        assert_int_equal(fread(&slot, 8, 1, f), 1);
+        slot ^= RONDO__EMPTY_BITS;
+        assert_int_equal(fseek(f, off, SEEK_SET), 0);
+        assert_int_equal(fwrite(&slot, 8, 1, f), 1);
+    }
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    assert_int_equal(fwrite(&h, sizeof h, 1, f), 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A version 1 file (empty slots stored as NaN) reads as it did, and a writer
+ * goes on in that file's encoding. */
+static void version1_file_reads_and_writes(void **state)
+{
+    rondo_store *store;
+    rondo_error err;
+    rondo_archive_spec a[2] = {{1, 20, RONDO_CF_SUM}, {10, 10, RONDO_CF_SUM}};
+    rondo_series *s = new_series(dir, &store, "old", RONDO_COUNTER, a, 2);
+    rondo_series_set_max_future(s, 0);
+    for (int64_t t = 100; t < 112; t++)
+        if (t != 105)
+            assert_int_equal(rondo_write(s, t, (double)t), RONDO_WRITE_APPLIED);
+    char path[512];
+    snprintf(path, sizeof path, "%s", s->path);
+    rondo_store_close(store);
+    rewrite_as_version1(path);
+
+    assert_int_equal(rondo_series_open_file(&s, path, true, &err), RONDO_OK);
+    assert_int_equal(s->hdr->version, RONDO__VERSION_RAW);
+    rondo_series_set_max_future(s, 0);
+    assert_int_equal(rondo_write(s, 112, 1.0), RONDO_WRITE_APPLIED);
+    assert_int_equal(rondo_write(s, 111, 2.0), RONDO_WRITE_LATE);
+    rondo_result res = {0};
+    int64_t times[32];
+    double values[32];
+    size_t n = query_flat(s, 100, 113, &res, times, values, 32);
+    assert_int_equal(n, 13);
+    for (size_t i = 0; i < n; i++) {
+        if (times[i] == 105)
+            assert_true(isnan(values[i]));
+        else if (times[i] == 111)
+            assert_true(values[i] == 113.0);
+        else if (times[i] == 112)
+            assert_true(values[i] == 1.0);
+        else
+            assert_true(values[i] == (double)times[i]);
+    }
+    /* The coarse slot 100-109 closed before the rewrite; its sum survives. */
+    assert_true(raw_slot(s, 1, 10) == 100 + 101 + 102 + 103 + 104 + 106 + 107 + 108 + 109);
+    /* An empty slot is still stored as NaN in this file. */
+    uint64_t bits;
+    memcpy(&bits, &s->ring0[rondo__mod(105, 20)], sizeof bits);
+    assert_true(bits == RONDO__EMPTY_BITS);
+    rondo_result_free(&res);
+    rondo_series_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +440,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(batch_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(reopen_and_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(new_file_slots_are_zero_and_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(version1_file_reads_and_writes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
