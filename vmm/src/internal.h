@@ -88,7 +88,10 @@ void rvmm_vm_fail(rvmm_vm *vm, int status, const char *fmt, ...)
 extern const uint16_t rvmm_abi_ports[];
 extern const size_t rvmm_abi_nports;
 const char *rvmm_phase_name(int phase);
+/* The process's resident bytes, 0 when /proc cannot tell; _of reads an open
+ * /proc/self/statm. */
 uint64_t rvmm_rss_bytes(void);
+uint64_t rvmm_rss_bytes_of(int statm_fd);
 
 /* The recorder: a 1 Hz thread on an absolute clock writing each second's
  * increments into the rondo store (recorder.c). */

@@ -13,11 +13,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef enum {
     RVMM__SRC_UPTIME,
@@ -55,6 +57,7 @@ struct rvmm_recorder {
     pthread_mutex_t lock; /* one writer of the store at a time */
     pthread_cond_t wake;  /* on CLOCK_MONOTONIC: the tick, or the finish */
     int64_t boot_second;
+    int statm_fd;   /* /proc/self/statm, open for the life of the recorder */
     uint64_t ticks; /* whole seconds written */
     uint64_t expected;
     bool failed;
@@ -183,7 +186,7 @@ static void rvmm__write_point(rvmm_recorder *r, uint64_t k, double uptime)
     /* Second k of the VM's life began at boot_wall + k - 1: its point goes
      * in the slot holding that instant, never in one ahead of the clock. */
     int64_t when = r->boot_second + (int64_t)k - 1;
-    double rss = (double)rvmm_rss_bytes();
+    double rss = (double)(r->statm_fd >= 0 ? rvmm_rss_bytes_of(r->statm_fd) : rvmm_rss_bytes());
     rondo_rw_stats rw;
     rvmm_vm_rw_stats(r->vm, &rw);
     for (size_t i = 0; i < r->n; i++) {
@@ -268,6 +271,7 @@ int rvmm_recorder_start(rvmm_vm *vm, const char *dir, rvmm_recorder **out, pmb_e
     uint64_t cpu0 = rvmm__thread_cpu_ns();
     rvmm_recorder *r = pmb_calloc(1, sizeof *r);
     r->vm = vm;
+    r->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -365,6 +369,8 @@ void rvmm_recorder_free(rvmm_recorder *r)
         rvmm__stop_thread(r);
     if (r->store != NULL)
         rondo_store_close(r->store);
+    if (r->statm_fd >= 0)
+        close(r->statm_fd);
     pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);
     free(r);
