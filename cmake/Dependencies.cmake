@@ -10,6 +10,7 @@ pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 # Remote write: protobuf-c (runtime and the protoc-c compiler) and snappy.
 pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)

@@ -10,7 +10,7 @@ packages=(
   libcjson-dev libcurl4-openssl-dev libcmocka-dev
   libpcre2-dev libuv1-dev libhiredis-dev redis-server
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
-  libmicrohttpd-dev
+  libmicrohttpd-dev zlib1g-dev
   hyperfine gnuplot-nox
   prometheus prometheus-node-exporter
   chromium

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 void rondo__error_vset(rondo_error *err, rondo_status status, const char *fmt, va_list ap)
 {
@@ -43,18 +44,11 @@ bool rondo_cf_parse(const char *text, rondo_cf *out)
     return false;
 }
 
-/* A bitwise CRC-32 (the zlib polynomial). It only ever runs over one header
- * at create and open time, so a table would buy nothing measurable. */
+/* zlib's CRC-32. A bitwise loop took 9% of the CPU of creating a VM's 23
+ * series: each header is checksummed when it is made and twice when opened. */
 uint32_t rondo__crc32(const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
+    return (uint32_t)crc32(0L, data, (uInt)len);
 }
 
 size_t rondo_default_archives(rondo_kind kind, rondo_archive_spec *out)
