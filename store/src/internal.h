@@ -124,7 +124,8 @@ static inline uint32_t rondo__mod(int64_t a, uint32_t rows)
 }
 
 /* rondo_error_set with a va_list, for the library's own variadic setters. */
-void rondo__error_vset(rondo_error *err, rondo_status status, const char *fmt, va_list ap);
+void rondo__error_vset(rondo_error *err, rondo_status status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Fills a mapped handle from its header; a writer also re-derives the
  * consolidation state of its coarse archives (series_write.c). */

@@ -1,31 +1,56 @@
-/* Fuzzes opening a data file: the bytes become a file (a memfd), which is
+/* Fuzzes opening a data file: the bytes become a regular file, which is
  * opened, and when it opens it is queried over its whole extent and
- * written to, so that no header can make a later step misbehave. */
+ * written to, so that no header can make a later step misbehave. The file
+ * is a real one because the store refuses a path through a link, which
+ * /proc/self/fd/N of a memfd is. */
 #include "rondo/rondo.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/mman.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerReplayAccepted(void);
+
+static char dir[64];
+static char path[96];
+static size_t opened;
+
+static void remove_file(void)
+{
+    unlink(path);
+    rmdir(dir);
+}
+
+size_t LLVMFuzzerReplayAccepted(void)
+{
+    return opened;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("rondo-fuzz", 0);
-    if (fd < 0)
-        return 0;
-    if (size > 0 && write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
+    if (dir[0] == '\0') {
+        snprintf(dir, sizeof dir, "/tmp/rondo-fuzz-XXXXXX");
+        if (mkdtemp(dir) == NULL)
+            abort();
+        snprintf(path, sizeof path, "%s/series.rondo", dir);
+        atexit(remove_file);
     }
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        abort();
+    bool written = size == 0 || write(fd, data, size) == (ssize_t)size;
+    close(fd);
+    if (!written)
+        return 0;
     for (int writable = 0; writable <= 1; writable++) {
         rondo_series *s;
         rondo_error err;
         if (rondo_series_open_file(&s, path, writable, &err) != RONDO_OK)
             continue;
+        opened++;
         rondo_series_info info;
         rondo_series_get_info(s, &info);
         rondo_result res = {0};
@@ -43,6 +68,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rondo_result_free(&res);
         rondo_series_close(s);
     }
-    close(fd);
     return 0;
 }

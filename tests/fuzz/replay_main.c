@@ -9,6 +9,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A target that can reject every input (a parser that opens a file, say)
+ * defines this to count the inputs it got past its first step, so that a
+ * harness that silently rejects everything fails its replay. */
+size_t LLVMFuzzerReplayAccepted(void) __attribute__((weak));
+
 static int replay_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -82,5 +87,13 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("replayed %d corpus files\n", count);
+    if (LLVMFuzzerReplayAccepted != NULL) {
+        size_t accepted = LLVMFuzzerReplayAccepted();
+        printf("the target accepted %zu of them\n", accepted);
+        if (accepted == 0) {
+            fprintf(stderr, "replay: the target accepted no corpus file: it tests nothing\n");
+            return 1;
+        }
+    }
     return 0;
 }
