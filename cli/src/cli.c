@@ -264,7 +264,9 @@ static void print_csv_part(struct rondocli__out *o, const char *key, const rondo
 
 static void print_json_series(struct rondocli__out *o, const rondo_series *s, const rondo_result *r)
 {
-    const rondo_series_id *id = rondo_series_get_id(s);
+    rondo_series_id parsed;
+    rondo_series_get_id(s, &parsed);
+    const rondo_series_id *id = &parsed;
     rondo_series_info info;
     rondo_series_get_info(s, &info);
     rondocli__out_str(o, "{\"series\":");

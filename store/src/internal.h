@@ -102,9 +102,8 @@ struct rondo_series {
     uint64_t *rings[RONDO_MAX_ARCHIVES];
     void *map;
     size_t map_size;
-    rondo_series_id id;
-    char key[RONDO_MAX_KEY + 1];
     char *path;
+    char key[]; /* sized to the key: a series costs a few hundred bytes of heap */
 };
 
 uint32_t rondo__crc32(const void *data, size_t len);

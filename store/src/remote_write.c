@@ -491,7 +491,6 @@ static rondo_status prepare(struct rw_export *x, rondo_error *err)
         return rc;
     size_t n = rondo_store_series_count(x->store);
     x->series = pmb_calloc(n ? n : 1, sizeof *x->series);
-    char key[RONDO_MAX_KEY + 1];
     for (size_t i = 0; i < n; i++) {
         const rondo_series_id *id = rondo_store_series_id(x->store, i);
         if (o->selector != NULL && !rondo_selector_matches(&sel, id))
@@ -520,13 +519,14 @@ static rondo_status prepare(struct rw_export *x, rondo_error *err)
         x->nseries++;
     }
     /* Entries are added first and looked up after, since adding moves them. */
+    rondo_series_info info;
     for (size_t i = 0; i < x->nseries; i++) {
-        rondo_series_id_format(rondo_series_get_id(x->series[i].s), key, sizeof key);
-        rondo__rw_cursor_entry(&x->cursor, key);
+        rondo_series_get_info(x->series[i].s, &info);
+        rondo__rw_cursor_entry(&x->cursor, info.key);
     }
     for (size_t i = 0; i < x->nseries; i++) {
-        rondo_series_id_format(rondo_series_get_id(x->series[i].s), key, sizeof key);
-        x->series[i].entry = rondo__rw_cursor_entry(&x->cursor, key);
+        rondo_series_get_info(x->series[i].s, &info);
+        x->series[i].entry = rondo__rw_cursor_entry(&x->cursor, info.key);
     }
     return RONDO_OK;
 }
@@ -855,9 +855,9 @@ static rondo_status run_export(struct rw_export *x, rondo_error *err)
             continue;
         x->stats->series++;
         if (x->o->on_series != NULL) {
-            char key[RONDO_MAX_KEY + 1];
-            rondo_series_id_format(rondo_series_get_id(x->series[i].s), key, sizeof key);
-            x->o->on_series(x->o->ctx, key, x->series[i].samples);
+            rondo_series_info info;
+            rondo_series_get_info(x->series[i].s, &info);
+            x->o->on_series(x->o->ctx, info.key, x->series[i].samples);
         }
     }
     return cursor_save(x, err);

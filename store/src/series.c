@@ -258,7 +258,9 @@ rondo_status rondo__series_open(rondo_series **out, const char *path, bool writa
      * kernel that ignores it costs memory, not correctness. */
     if (!populate)
         madvise(map, (size_t)st.st_size, MADV_RANDOM);
-    rondo_series *s = calloc(1, sizeof *s);
+    /* The key is copied from the validated private copy, whose length the
+     * handle is sized for: the mapping's may have changed since. */
+    rondo_series *s = calloc(1, sizeof *s + h.key_len + 1);
     char *path_copy = strdup(path);
     if (s == NULL || path_copy == NULL) {
         free(s);
@@ -277,6 +279,7 @@ rondo_status rondo__series_open(rondo_series **out, const char *path, bool writa
         rondo_series_close(s);
         return rc;
     }
+    memcpy(s->key, h.key, h.key_len + 1);
     rondo__series_setup(s);
     *out = s;
     return RONDO_OK;
@@ -300,7 +303,7 @@ rondo_status rondo_series_sync(rondo_series *s, rondo_error *err)
     return RONDO_OK;
 }
 
-const rondo_series_id *rondo_series_get_id(const rondo_series *s)
+void rondo_series_get_id(const rondo_series *s, rondo_series_id *id)
 {
-    return &s->id;
+    rondo_series_id_parse(id, s->key, NULL);
 }

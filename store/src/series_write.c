@@ -298,8 +298,6 @@ void rondo__series_setup(rondo_series *s)
     s->ring0 = s->rings[0];
     s->r0 = s->archives[0].resolution;
     s->rows0 = s->archives[0].rows;
-    memcpy(s->key, h->key, h->key_len + 1);
-    rondo_series_id_parse(&s->id, s->key, NULL);
     int64_t last0 = h->last_slot[0];
     if (last0 == RONDO__NO_SLOT) {
         s->t_start = INT64_MAX;

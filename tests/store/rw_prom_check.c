@@ -134,9 +134,9 @@ int main(int argc, char **argv)
         int64_t a, b;
         if (!matched[i] && rondo_store_series(store, i, &s, NULL) == RONDO_OK &&
             rondo_series_extent(s, &a, &b)) {
-            char key[RONDO_MAX_KEY + 1];
-            rondo_series_id_format(rondo_series_get_id(s), key, sizeof key);
-            printf("series missing in Prometheus: %s\n", key);
+            rondo_series_info info;
+            rondo_series_get_info(s, &info);
+            printf("series missing in Prometheus: %s\n", info.key);
             problems++;
         }
     }

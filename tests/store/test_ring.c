@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <string.h>
 #include <time.h>
 
 static char dir[64];
@@ -428,6 +429,37 @@ static void version1_file_reads_and_writes(void **state)
     rondo_series_close(s);
 }
 
+/* A handle holds its key in an allocation sized to it: the longest key
+ * survives a reopen whole, and parses back into its name and label. */
+static void longest_key_round_trip(void **state)
+{
+    char key[RONDO_MAX_KEY + 1];
+    size_t value_len = RONDO_MAX_KEY - strlen("m{l=}");
+    memcpy(key, "m{l=", 4);
+    memset(key + 4, 'v', value_len);
+    memcpy(key + 4 + value_len, "}", 2);
+    assert_int_equal(strlen(key), RONDO_MAX_KEY);
+    rondo_store *store;
+    rondo_archive_spec a[1] = {{1, 10, RONDO_CF_LAST}};
+    rondo_series *s = new_series(dir, &store, key, RONDO_GAUGE, a, 1);
+    assert_int_equal(rondo_write(s, 50, 1.0), RONDO_WRITE_APPLIED);
+    rondo_store_close(store);
+
+    rondo_error err;
+    assert_int_equal(rondo_store_open(&store, dir, RONDO_OPEN_WRITE | RONDO_OPEN_LAZY, &err),
+                     RONDO_OK);
+    assert_int_equal(rondo_store_find(store, key, &s, &err), RONDO_OK);
+    rondo_series_info info;
+    rondo_series_get_info(s, &info);
+    assert_string_equal(info.key, key);
+    rondo_series_id id;
+    rondo_series_get_id(s, &id);
+    assert_string_equal(id.name, "m");
+    assert_int_equal(id.nlabels, 1);
+    assert_int_equal(strlen(id.labels[0].value), value_len);
+    rondo_store_close(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +474,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(schema_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(new_file_slots_are_zero_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(version1_file_reads_and_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(longest_key_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

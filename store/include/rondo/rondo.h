@@ -257,7 +257,9 @@ typedef struct rondo_series_info {
 } rondo_series_info;
 
 void rondo_series_get_info(const rondo_series *series, rondo_series_info *info);
-const rondo_series_id *rondo_series_get_id(const rondo_series *series);
+/* Parses the series' key into *id (a handle keeps only the key: the key was
+ * validated when the file was opened, so this cannot fail). */
+void rondo_series_get_id(const rondo_series *series, rondo_series_id *id);
 
 /* ---- Queries ------------------------------------------------------------ */
 
