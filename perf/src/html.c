@@ -180,15 +180,23 @@ static void pm__modes(FILE *f, const pm_series *series, size_t n)
     pm__capture_pre(f, &c, "<h2>Async against sync</h2>\n");
 }
 
-static void pm__series_table(FILE *f, const pm_series *s, double slo)
+/* One series' table; other, the other mode of its plan and vcpus or NULL,
+ * adds the async/sync column. */
+static void pm__series_table(FILE *f, const pm_series *s, const pm_series *other, double slo)
 {
     fprintf(f, "<h3>%s &middot; vcpus %d &middot; %s &middot; cpu_threads %d, io_threads %d</h3>\n",
             s->plan, s->vcpus, s->async ? "async" : "sync", s->cpu_threads, s->io_threads);
     fputs("<div class=\"wide\"><table><tr><th>Concurrency</th><th>QPS (req/s)</th>"
           "<th>QPS min&ndash;max (req/s)</th><th>spread</th>"
           "<th>p50 (&micro;s)</th><th>p90 (&micro;s)</th><th>p99 (&micro;s)</th>"
-          "<th>max (&micro;s)</th><th>valid runs</th><th class=\"l\">Assessment</th></tr>\n",
+          "<th>max (&micro;s)</th><th>valid runs</th>",
           f);
+    if (other)
+        fputs("<th>async/sync</th>", f);
+    fputs("<th class=\"l\">Assessment</th></tr>\n", f);
+    pm_modes_walk w = {0};
+    if (other)
+        pm_modes_walk_start(&w, s, other);
     for (size_t i = 0; i < s->n; i++) {
         fputs("<tr>", f);
         pm__num(f, s->concurrency[i], 0);
@@ -202,8 +210,14 @@ static void pm__series_table(FILE *f, const pm_series *s, double slo)
         pm__num(f, s->p90_us[i], 1);
         pm__num(f, s->p99_us[i], 1);
         pm__num(f, s->max_us[i], 1);
-        fprintf(f, "<td>%d of %d</td><td class=\"l\">%s%s</td></tr>\n", s->runs[i], s->recorded[i],
-                pm_assessment_name(s->assessment[i]), s->has_knee && s->knee == i ? " (knee)" : "");
+        fprintf(f, "<td>%d of %d</td>", s->runs[i], s->recorded[i]);
+        if (other) {
+            char ratio[32];
+            fprintf(f, "<td>%s</td>",
+                    pm_modes_ratio_cell(&w, s->concurrency[i], ratio, sizeof ratio));
+        }
+        fprintf(f, "<td class=\"l\">%s%s</td></tr>\n", pm_assessment_name(s->assessment[i]),
+                s->has_knee && s->knee == i ? " (knee)" : "");
     }
     fputs("</table></div>\n", f);
     pm__pre_of_knee(f, s, slo);
@@ -355,7 +369,9 @@ bool pm_html_write(const pm_html_input *in, char *path, size_t pathlen, char *er
     if (in->nseries == 0)
         fputs("<p class=\"bad\">No successful point: nothing to tabulate.</p>\n", f);
     for (size_t i = 0; i < in->nseries; i++)
-        pm__series_table(f, &in->series[i], opt->slo_p99_us);
+        pm__series_table(f, &in->series[i],
+                         pm_series_counterpart(in->series, in->nseries, &in->series[i]),
+                         opt->slo_p99_us);
     pm__modes(f, in->series, in->nseries);
     fputs("<h2>Plots</h2>\n", f);
     pm__plots(f, in->plots_dir);

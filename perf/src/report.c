@@ -327,53 +327,224 @@ size_t pm_noise_warnings_write(FILE *f, const pm_series *s)
     return warnings;
 }
 
+const pm_series *pm_series_counterpart(const pm_series *series, size_t n, const pm_series *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((series[i].async != 0) != (s->async != 0) && series[i].vcpus == s->vcpus &&
+            strcmp(series[i].plan, s->plan) == 0)
+            return &series[i];
+    return NULL;
+}
+
+void pm_modes_walk_start(pm_modes_walk *w, const pm_series *one, const pm_series *other)
+{
+    w->async = one->async ? one : other;
+    w->sync = one->async ? other : one;
+    w->ia = w->is = 0;
+}
+
+bool pm_modes_next(pm_modes_walk *w, pm_modes_level *out)
+{
+    const pm_series *a = w->async, *s = w->sync;
+    bool more_a = w->ia < a->n, more_s = w->is < s->n;
+    if (!more_a && !more_s)
+        return false;
+    *out = (pm_modes_level){.ratio = NAN, .diff = NAN, .spread = NAN};
+    if (more_a && (!more_s || a->concurrency[w->ia] < s->concurrency[w->is])) {
+        out->concurrency = a->concurrency[w->ia++];
+        out->verdict = PM_MODES_ASYNC_ONLY;
+        return true;
+    }
+    if (!more_a || s->concurrency[w->is] < a->concurrency[w->ia]) {
+        out->concurrency = s->concurrency[w->is++];
+        out->verdict = PM_MODES_SYNC_ONLY;
+        return true;
+    }
+    size_t i = w->ia++, k = w->is++;
+    /* The noise rule of the async-vs-sync warning: the wider min-max range
+     * of the two modes' runs is the difference that could be noise alone. A
+     * single run has no range, so with one run in both modes it is 0. */
+    double spread = 0;
+    if (a->runs[i] >= 2) {
+        spread = a->qps_max[i] - a->qps_min[i];
+        out->noise_known = true;
+    }
+    if (s->runs[k] >= 2) {
+        spread = fmax(spread, s->qps_max[k] - s->qps_min[k]);
+        out->noise_known = true;
+    }
+    out->concurrency = a->concurrency[i];
+    out->ratio = a->qps[i] / s->qps[k];
+    out->diff = fabs(a->qps[i] - s->qps[k]);
+    out->spread = spread;
+    /* The threshold for a win: ahead by at least that spread. Anything less
+     * is inside the noise band, and equal medians are a tie whatever it is. */
+    if (out->diff < spread || out->diff == 0)
+        out->verdict = PM_MODES_TIE;
+    else
+        out->verdict = a->qps[i] > s->qps[k] ? PM_MODES_ASYNC_WINS : PM_MODES_SYNC_WINS;
+    return true;
+}
+
+/* An async/sync ratio as the tables and the statement show it; a sync
+ * median of 0 has no ratio. */
+static const char *pm__ratio(double ratio, char *buf, size_t len)
+{
+    if (isfinite(ratio))
+        snprintf(buf, len, "%.2fx", ratio);
+    else
+        snprintf(buf, len, "n/a");
+    return buf;
+}
+
+const char *pm_modes_ratio_cell(pm_modes_walk *w, double concurrency, char *buf, size_t len)
+{
+    pm_modes_level l;
+    while (pm_modes_next(w, &l)) {
+        if (l.concurrency != concurrency)
+            continue;
+        if (l.verdict == PM_MODES_ASYNC_ONLY || l.verdict == PM_MODES_SYNC_ONLY)
+            break;
+        return pm__ratio(l.ratio, buf, len);
+    }
+    snprintf(buf, len, "-");
+    return buf;
+}
+
+/* Picks, besides the verdicts, the common levels whose noise is unknown. */
+#define PM__NOISE_UNKNOWN (-1)
+
+static bool pm__picks(const pm_modes_level *l, int pick)
+{
+    if (pick == PM__NOISE_UNKNOWN)
+        return l->verdict != PM_MODES_ASYNC_ONLY && l->verdict != PM_MODES_SYNC_ONLY &&
+               !l->noise_known;
+    return (int)l->verdict == pick;
+}
+
+/* Counts the levels a clause of the statement picks, with their lowest and
+ * highest finite ratio, and, when f is not NULL, writes them as ranges of
+ * levels that are neighbours in the walk ("1-8, 64"): a range never hides a
+ * level of another verdict, nor one measured in one mode only. */
+static size_t pm__clause_levels(FILE *f, const pm_series *async, const pm_series *sync, int pick,
+                                double *lo, double *hi)
+{
+    pm_modes_walk w = {0};
+    pm_modes_walk_start(&w, async, sync);
+    pm_modes_level l;
+    size_t count = 0, ranges = 0;
+    bool open = false, more = true;
+    double first = 0, last = 0;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    while (more) {
+        more = pm_modes_next(&w, &l);
+        if (more && pm__picks(&l, pick)) {
+            count++;
+            if (isfinite(l.ratio)) {
+                *lo = fmin(*lo, l.ratio);
+                *hi = fmax(*hi, l.ratio);
+            }
+            if (!open)
+                first = l.concurrency;
+            last = l.concurrency;
+            open = true;
+        } else if (open) {
+            if (f) {
+                fprintf(f, "%s%.0f", ranges ? ", " : "", first);
+                if (last != first)
+                    fprintf(f, "-%.0f", last);
+            }
+            ranges++;
+            open = false;
+        }
+    }
+    return count;
+}
+
+void pm_modes_wins_write(FILE *f, const pm_series *async, const pm_series *sync, const char *indent)
+{
+    static const struct {
+        int pick;
+        const char *words;
+    } clauses[] = {
+        {PM_MODES_ASYNC_WINS, "async wins at"},
+        {PM_MODES_SYNC_WINS, "sync wins at"},
+        {PM_MODES_TIE, "within the noise at"},
+        {PM_MODES_ASYNC_ONLY, "no valid sync run at"},
+        {PM_MODES_SYNC_ONLY, "no valid async run at"},
+    };
+    fprintf(f, "%s%s vcpus=%d:", indent, async->plan, async->vcpus);
+    /* Clauses are separated once something follows the colon; the first to
+     * list levels names their unit. */
+    bool said = false, unit = false;
+    for (size_t k = 0; k < sizeof clauses / sizeof clauses[0]; k++) {
+        double lo, hi;
+        if (clauses[k].pick == PM_MODES_ASYNC_ONLY && !said) {
+            fprintf(f, " no concurrency level measured validly in both modes");
+            said = true;
+        }
+        if (pm__clause_levels(NULL, async, sync, clauses[k].pick, &lo, &hi) == 0)
+            continue;
+        fprintf(f, "%s %s %s", said ? ";" : "", clauses[k].words, unit ? "" : "concurrency ");
+        said = unit = true;
+        pm__clause_levels(f, async, sync, clauses[k].pick, &lo, &hi);
+        if (lo <= hi) {
+            char x[32], y[32];
+            pm__ratio(lo, x, sizeof x);
+            pm__ratio(hi, y, sizeof y);
+            /* One "x" for a range: "1.10-2.00x". */
+            if (strcmp(x, y) == 0)
+                fprintf(f, " (%s)", x);
+            else
+                fprintf(f, " (%.*s-%s)", (int)strlen(x) - 1, x, y);
+        }
+    }
+    fputc('\n', f);
+    double lo, hi;
+    if (pm__clause_levels(NULL, async, sync, PM__NOISE_UNKNOWN, &lo, &hi) > 0) {
+        fprintf(f, "%sNoise unknown at concurrency ", indent);
+        pm__clause_levels(f, async, sync, PM__NOISE_UNKNOWN, &lo, &hi);
+        fprintf(f, ": one valid run in each mode, so any difference counts as a win; use RUNS "
+                   ">= 3\n");
+    }
+}
+
 size_t pm_modes_compare_write(FILE *f, const pm_series *series, size_t n)
 {
     size_t warnings = 0;
     for (size_t a = 0; a < n; a++) {
-        const pm_series *as = &series[a];
-        if (!as->async)
+        const pm_series *as = &series[a], *ss = pm_series_counterpart(series, n, as);
+        if (!as->async || !ss)
             continue;
-        for (size_t b = 0; b < n; b++) {
-            const pm_series *ss = &series[b];
-            if (ss->async || ss->vcpus != as->vcpus || strcmp(ss->plan, as->plan) != 0)
+        fprintf(f, "== %s  vcpus=%d  async vs sync (QPS medians) ==\n", as->plan, as->vcpus);
+        pm_modes_walk w;
+        pm_modes_walk_start(&w, as, ss);
+        pm_modes_level l;
+        while (pm_modes_next(&w, &l)) {
+            if (l.verdict == PM_MODES_ASYNC_ONLY || l.verdict == PM_MODES_SYNC_ONLY)
                 continue;
-            fprintf(f, "== %s  vcpus=%d  async vs sync (QPS medians) ==\n", as->plan, as->vcpus);
-            size_t common = 0;
-            for (size_t i = 0; i < as->n; i++) {
-                for (size_t k = 0; k < ss->n; k++) {
-                    if (ss->concurrency[k] != as->concurrency[i] || !(ss->qps[k] > 0))
-                        continue;
-                    common++;
-                    double diff = fabs(as->qps[i] - ss->qps[k]);
-                    double spread = 0;
-                    if (as->runs[i] >= 2)
-                        spread = as->qps_max[i] - as->qps_min[i];
-                    if (ss->runs[k] >= 2)
-                        spread = fmax(spread, ss->qps_max[k] - ss->qps_min[k]);
-                    fprintf(f, "  concurrency %.0f: async/sync %.2fx", as->concurrency[i],
-                            as->qps[i] / ss->qps[k]);
-                    if (spread > diff) {
-                        char x[40], y[40];
-                        fprintf(f,
-                                "  Warning: within the noise (runs spread %s QPS, more than the "
-                                "%s QPS difference)",
-                                pm__thousands(spread, x, sizeof x),
-                                pm__thousands(diff, y, sizeof y));
-                        warnings++;
-                    }
-                    fputc('\n', f);
-                }
+            char r[32];
+            fprintf(f, "  concurrency %.0f: async/sync %s", l.concurrency,
+                    pm__ratio(l.ratio, r, sizeof r));
+            if (l.spread > l.diff) {
+                char x[40], y[40];
+                fprintf(f,
+                        "  Warning: within the noise (runs spread %s QPS, more than the %s QPS "
+                        "difference)",
+                        pm__thousands(l.spread, x, sizeof x), pm__thousands(l.diff, y, sizeof y));
+                warnings++;
             }
-            if (common == 0)
-                fprintf(f, "  no concurrency level measured validly in both modes\n");
             fputc('\n', f);
         }
+        pm_modes_wins_write(f, as, ss, "  ");
+        fputc('\n', f);
     }
     return warnings;
 }
 
-size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us)
+size_t pm_summary_write_series(FILE *f, const pm_series *s, const pm_series *other,
+                               double slo_p99_us)
 {
     int runs = 0;
     for (size_t i = 0; i < s->n; i++)
@@ -382,12 +553,19 @@ size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us)
             "== %s  vcpus=%d  %s  (cpu_threads=%d io_threads=%d; medians of up to %d valid runs) "
             "==\n",
             s->plan, s->vcpus, pm__mode(s->async), s->cpu_threads, s->io_threads, runs);
-    fprintf(f, "Concurrency |    QPS    |  p50 (us) |  p99 (us) | Assessment                 | "
-               "QPS min-max (spread)      | Valid runs\n");
-    fprintf(f, "------------|-----------|-----------|-----------|----------------------------|-"
-               "--------------------------|-----------\n");
+    fprintf(f,
+            "Concurrency |    QPS    |  p50 (us) |  p99 (us) | Assessment                 | "
+            "QPS min-max (spread)      | Valid runs%s\n",
+            other ? " | async/sync" : "");
+    fprintf(f,
+            "------------|-----------|-----------|-----------|----------------------------|-"
+            "--------------------------|-----------%s\n",
+            other ? "-|-----------" : "");
+    pm_modes_walk w = {0};
+    if (other)
+        pm_modes_walk_start(&w, s, other);
     for (size_t i = 0; i < s->n; i++) {
-        char q[40], p50[40], p99[40], lo[40], hi[40], assess[64], spread[80];
+        char q[40], p50[40], p99[40], lo[40], hi[40], assess[64], spread[80], valid[32];
         snprintf(assess, sizeof assess, "%s%s", pm_assessment_name(s->assessment[i]),
                  s->has_knee && i == s->knee ? " <-" : "");
         double pct = pm__spread_pct(s, i);
@@ -397,10 +575,17 @@ size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us)
             snprintf(spread, sizeof spread, "%s-%s (%.1f%%)",
                      pm__thousands(s->qps_min[i], lo, sizeof lo),
                      pm__thousands(s->qps_max[i], hi, sizeof hi), pct);
-        fprintf(f, "%6.0f      |%9s  |%8s   |%9s  | %-26s | %-25s | %d of %d\n", s->concurrency[i],
+        snprintf(valid, sizeof valid, "%d of %d", s->runs[i], s->recorded[i]);
+        fprintf(f, "%6.0f      |%9s  |%8s   |%9s  | %-26s | %-25s | ", s->concurrency[i],
                 pm__thousands(s->qps[i], q, sizeof q), pm__thousands(s->p50_us[i], p50, sizeof p50),
-                pm__thousands(s->p99_us[i], p99, sizeof p99), assess, spread, s->runs[i],
-                s->recorded[i]);
+                pm__thousands(s->p99_us[i], p99, sizeof p99), assess, spread);
+        if (other) {
+            char ratio[32];
+            fprintf(f, "%-10s | %s\n", valid,
+                    pm_modes_ratio_cell(&w, s->concurrency[i], ratio, sizeof ratio));
+        } else {
+            fprintf(f, "%s\n", valid);
+        }
     }
     for (size_t i = 0; i < s->n_excluded; i++)
         fprintf(f, "%6.0f      | not on the curve: none of its %d runs is valid (see below)\n",
@@ -632,7 +817,8 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
                    "min-max.\n\n");
         size_t warnings = 0;
         for (size_t i = 0; i < ns; i++)
-            warnings += pm_summary_write_series(f, &series[i], opt->slo_p99_us);
+            warnings += pm_summary_write_series(
+                f, &series[i], pm_series_counterpart(series, ns, &series[i]), opt->slo_p99_us);
         if (ns == 0)
             fprintf(f, "No successful point: nothing to summarize.\n\n");
         warnings += pm_modes_compare_write(f, series, ns);
@@ -675,6 +861,15 @@ bool pm_report_write(const pm_rows *rows, const pm_report_options *opt, char *er
                     pm_knee_analysis_write(k, &series[i], opt->slo_p99_us);
                 pm_noise_warnings_write(k, &series[i]);
                 fputc('\n', k);
+                /* Series come async first, so the pair's statement follows
+                 * the sync block, after both modes' knees. */
+                const pm_series *async = pm_series_counterpart(series, ns, &series[i]);
+                if (!series[i].async && async) {
+                    fprintf(k, "== %s  vcpus=%d  which mode wins ==\n", series[i].plan,
+                            series[i].vcpus);
+                    pm_modes_wins_write(k, async, &series[i], "");
+                    fputc('\n', k);
+                }
             }
             ok = pm__close(k, kpath, err, errlen);
             printf("perfmatrix report: %s\n", kpath);

@@ -29,9 +29,31 @@ foreach(re "Concurrency \\|    QPS    \\|  p50 \\(us\\) \\|  p99 \\(us\\) \\| As
     list(APPEND failures "summary lacks '${re}'")
   endif()
 endforeach()
+# concat_plan ran in both modes, so its tables compare them; fake_rankd's
+# sync mode runs at 0.8 of async's QPS, a ratio of 1.25 at every level, with
+# one run each (the noise unknown). reels_plan_a ran async only: no column.
+foreach(re "\\| Valid runs \\| async/sync\n" "\\| 1 of 1     \\| 1\\.25x\n"
+           "reels_plan_a  vcpus=2  async [^\n]*\n[^\n]*\\| Valid runs\n")
+  if(NOT summary MATCHES "${re}")
+    list(APPEND failures "summary lacks '${re}'")
+  endif()
+endforeach()
 string(REPLACE "sweep_" "plots_" plots "${sweep}")
 if(NOT EXISTS "${OUT}/${plots}/knee_summary.txt")
   list(APPEND failures "no ${plots}/knee_summary.txt")
+else()
+  file(READ "${OUT}/${plots}/knee_summary.txt" knees)
+  foreach(line "concat_plan vcpus=2: async wins at concurrency 1-64 (1.25x)\n"
+               "Noise unknown at concurrency 1-64: one valid run in each mode")
+    string(FIND "${knees}" "${line}" at)
+    if(at EQUAL -1)
+      list(APPEND failures "knee_summary.txt lacks '${line}'")
+    endif()
+  endforeach()
+  string(FIND "${knees}" "reels_plan_a vcpus=2:" at)
+  if(NOT at EQUAL -1)
+    list(APPEND failures "knee_summary.txt compares reels_plan_a, measured in one mode only")
+  endif()
 endif()
 if(GNUPLOT)
   foreach(plot qps_vs_concurrency latency_vs_concurrency qps_vs_p99)

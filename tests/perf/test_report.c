@@ -53,7 +53,7 @@ static char *summary_of(const double *c, const double *qps, size_t n)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    pm_summary_write_series(f, &s[0], 0);
+    pm_summary_write_series(f, &s[0], NULL, 0);
     fclose(f);
     pm_series_free(s, 1);
     pm_rows_free(&rows);
@@ -120,7 +120,7 @@ static void test_spread_and_noise_warnings(void **state)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    assert_true(pm_summary_write_series(f, &s[0], 0) >= 1);
+    assert_true(pm_summary_write_series(f, &s[0], NULL, 0) >= 1);
     fclose(f);
     assert_non_null(strstr(text, "QPS min-max (spread)"));
     assert_non_null(strstr(text, "11,900-16,100 (30.0%)"));
@@ -170,6 +170,173 @@ static void test_async_vs_sync_within_noise(void **state)
     pm_rows_free(&rows);
 }
 
+/* Pushes runs of one level: run r of n has qps * (1 + d * (r - (n + 1) / 2)),
+ * so the median is qps and the min-max range is d * (n - 1) * qps. */
+static void push_level(pm_rows *rows, int async, int c, double qps, int n, double d)
+{
+    for (int run = 1; run <= n; run++) {
+        pm_row r = make_row(c, run, qps * (1 + d * (run - (n + 1) / 2.0)), "ok");
+        r.async = async;
+        pm_rows_push(rows, &r);
+    }
+}
+
+/* Runs call, which writes to f, and puts what it wrote in text (malloc'd). */
+#define CAPTURE(text, call)                                                                        \
+    do {                                                                                           \
+        size_t len_ = 0;                                                                           \
+        FILE *f = open_memstream(&(text), &len_);                                                  \
+        call;                                                                                      \
+        fclose(f);                                                                                 \
+    } while (0)
+
+static void test_modes_column_only_with_counterpart(void **state)
+{
+    pm_rows rows = {0};
+    push_level(&rows, 1, 1, 1070, 3, 0.01);
+    push_level(&rows, 1, 2, 2000, 3, 0.01);
+    push_level(&rows, 1, 4, 3000, 3, 0.01);
+    push_level(&rows, 0, 1, 1000, 3, 0.01);
+    push_level(&rows, 0, 4, 2000, 3, 0.01);
+    push_level(&rows, 0, 8, 2500, 3, 0.01);
+    pm_row other = make_row(1, 1, 500, "ok");
+    strcpy(other.plan, "other_plan");
+    pm_rows_push(&rows, &other);
+    pm_series *s = build(&rows, 3);
+    /* Sorted by plan, then async before sync. */
+    assert_true(s[0].async && !s[1].async && strcmp(s[2].plan, "other_plan") == 0);
+    assert_ptr_equal(pm_series_counterpart(s, 3, &s[0]), &s[1]);
+    assert_ptr_equal(pm_series_counterpart(s, 3, &s[1]), &s[0]);
+    assert_null(pm_series_counterpart(s, 3, &s[2]));
+
+    char *async = NULL, *sync = NULL, *alone = NULL, *plain = NULL;
+    CAPTURE(async, pm_summary_write_series(f, &s[0], &s[1], 0));
+    CAPTURE(sync, pm_summary_write_series(f, &s[1], &s[0], 0));
+    CAPTURE(alone, pm_summary_write_series(f, &s[2], NULL, 0));
+    CAPTURE(plain, pm_summary_write_series(f, &s[0], NULL, 0));
+    assert_non_null(strstr(async, "| Valid runs | async/sync\n------------|"));
+    assert_non_null(strstr(async, "|------------|-----------\n"));
+    assert_non_null(strstr(async, "     1      |    1,070  |"));
+    assert_non_null(strstr(async, "| 3 of 3     | 1.07x\n"));
+    /* 2 was measured in async only, 8 in sync only. */
+    assert_non_null(strstr(async, "     2      |    2,000  |"));
+    assert_non_null(strstr(async, "| 3 of 3     | -\n     4"));
+    assert_non_null(strstr(async, "| 3 of 3     | 1.50x\n"));
+    /* The sync table shows the same async/sync ratios. */
+    assert_non_null(strstr(sync, "| 3 of 3     | 1.07x\n"));
+    assert_non_null(strstr(sync, "| 3 of 3     | 1.50x\n"));
+    assert_non_null(strstr(sync, "| 3 of 3     | -\nKnee"));
+    /* Without a counterpart the table is as it always was. */
+    for (char **text = (char *[]){alone, plain, NULL}; *text; text++) {
+        assert_null(strstr(*text, "async/sync"));
+        assert_non_null(strstr(*text, "| Valid runs\n"));
+        assert_non_null(strstr(*text, "--------------------------|-----------\n"));
+    }
+    assert_non_null(strstr(plain, "| 3 of 3\n"));
+    free(async);
+    free(sync);
+    free(alone);
+    free(plain);
+    pm_series_free(s, 3);
+    pm_rows_free(&rows);
+}
+
+static void test_modes_wins_ties_and_one_mode_levels(void **state)
+{
+    /* Three runs a level, 1% apart (a 2% range) unless said otherwise. */
+    pm_rows rows = {0};
+    push_level(&rows, 1, 1, 500, 3, 0.01);
+    push_level(&rows, 0, 1, 1000, 3, 0.01);
+    push_level(&rows, 1, 2, 900, 3, 0.01);
+    push_level(&rows, 0, 2, 1000, 3, 0.01);
+    /* The async runs at 4 spread 200 QPS, more than the 50 QPS difference. */
+    push_level(&rows, 1, 4, 1000, 3, 0.10);
+    push_level(&rows, 0, 4, 1050, 3, 0.01);
+    push_level(&rows, 1, 8, 1300, 3, 0.01);
+    push_level(&rows, 0, 8, 1000, 3, 0.01);
+    push_level(&rows, 1, 16, 1100, 3, 0.01);
+    push_level(&rows, 0, 16, 1000, 3, 0.01);
+    push_level(&rows, 1, 32, 1500, 3, 0.01);
+    push_level(&rows, 1, 64, 2000, 3, 0.01);
+    push_level(&rows, 0, 64, 1000, 3, 0.01);
+    push_level(&rows, 0, 128, 900, 3, 0.01);
+    pm_series *s = build(&rows, 2);
+
+    static const double c[] = {1, 2, 4, 8, 16, 32, 64, 128};
+    static const pm_modes_verdict want[] = {
+        PM_MODES_SYNC_WINS,  PM_MODES_SYNC_WINS,  PM_MODES_TIE,        PM_MODES_ASYNC_WINS,
+        PM_MODES_ASYNC_WINS, PM_MODES_ASYNC_ONLY, PM_MODES_ASYNC_WINS, PM_MODES_SYNC_ONLY};
+    pm_modes_walk w;
+    pm_modes_walk_start(&w, &s[1], &s[0]);
+    pm_modes_level l;
+    size_t n = 0;
+    for (; pm_modes_next(&w, &l); n++) {
+        assert_true(n < 8);
+        assert_near(l.concurrency, c[n], 0);
+        assert_int_equal(l.verdict, want[n]);
+        bool common = want[n] != PM_MODES_ASYNC_ONLY && want[n] != PM_MODES_SYNC_ONLY;
+        assert_int_equal(l.noise_known, common);
+        assert_int_equal(isnan(l.ratio), !common);
+    }
+    assert_int_equal(n, 8);
+
+    char *wins = NULL, *section = NULL;
+    CAPTURE(wins, pm_modes_wins_write(f, &s[0], &s[1], ""));
+    assert_string_equal(wins, "concat_plan vcpus=2: async wins at concurrency 8-16, 64 "
+                              "(1.10-2.00x); sync wins at 1-2 (0.50-0.90x); within the noise at 4 "
+                              "(0.95x); no valid sync run at 32; no valid async run at 128\n");
+    CAPTURE(section, assert_int_equal(pm_modes_compare_write(f, s, 2), 1));
+    assert_non_null(strstr(section, "  concurrency 4: async/sync 0.95x  Warning: within the noise "
+                                    "(runs spread 200 QPS, more than the 50 QPS difference)\n"));
+    assert_null(strstr(section, "concurrency 32:"));
+    assert_non_null(strstr(section, "\n  concat_plan vcpus=2: async wins at concurrency 8-16, 64"));
+    free(wins);
+    free(section);
+    pm_series_free(s, 2);
+    pm_rows_free(&rows);
+}
+
+static void test_modes_single_runs_say_noise_unknown(void **state)
+{
+    /* One run a level, except three async runs at 8: the noise there is
+     * known from async's range (20 QPS), below the 100 QPS difference. */
+    pm_rows rows = {0};
+    push_level(&rows, 1, 1, 100, 1, 0);
+    push_level(&rows, 0, 1, 100, 1, 0);
+    push_level(&rows, 1, 2, 200, 1, 0);
+    push_level(&rows, 0, 2, 150, 1, 0);
+    push_level(&rows, 1, 4, 400, 1, 0);
+    push_level(&rows, 0, 4, 500, 1, 0);
+    push_level(&rows, 1, 8, 1000, 3, 0.01);
+    push_level(&rows, 0, 8, 1100, 1, 0);
+    pm_series *s = build(&rows, 2);
+    char *wins = NULL;
+    CAPTURE(wins, pm_modes_wins_write(f, &s[0], &s[1], "  "));
+    assert_string_equal(wins, "  concat_plan vcpus=2: async wins at concurrency 2 (1.33x); sync "
+                              "wins at 4-8 (0.80-0.91x); within the noise at 1 (1.00x)\n"
+                              "  Noise unknown at concurrency 1-4: one valid run in each mode, so "
+                              "any difference counts as a win; use RUNS >= 3\n");
+    free(wins);
+    pm_series_free(s, 2);
+    pm_rows_free(&rows);
+}
+
+static void test_modes_without_common_level(void **state)
+{
+    pm_rows rows = {0};
+    push_level(&rows, 1, 1, 100, 2, 0.01);
+    push_level(&rows, 0, 2, 100, 2, 0.01);
+    pm_series *s = build(&rows, 2);
+    char *wins = NULL;
+    CAPTURE(wins, pm_modes_wins_write(f, &s[0], &s[1], ""));
+    assert_string_equal(wins, "concat_plan vcpus=2: no concurrency level measured validly in "
+                              "both modes; no valid sync run at concurrency 1; no valid async run "
+                              "at 2\n");
+    free(wins);
+    pm_series_free(s, 2);
+    pm_rows_free(&rows);
+}
+
 static void test_invalid_levels_are_named_and_usl_says_why(void **state)
 {
     /* Issue 9 row 24: five levels, three of them invalid. */
@@ -185,7 +352,7 @@ static void test_invalid_levels_are_named_and_usl_says_why(void **state)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    pm_summary_write_series(f, &s[0], 0);
+    pm_summary_write_series(f, &s[0], NULL, 0);
     fclose(f);
     assert_non_null(strstr(text, "    16      | not on the curve: none of its 1 runs is valid"));
     assert_non_null(strstr(text, "USL fit: not possible (2 distinct levels, at least three are "
@@ -322,7 +489,7 @@ static void test_summary_has_seed_table(void **state)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    pm_summary_write_series(f, &s[0], 0);
+    pm_summary_write_series(f, &s[0], NULL, 0);
     fclose(f);
     assert_non_null(strstr(text, "Concurrency |    QPS    |  p50 (us) |  p99 (us) | Assessment"));
     assert_non_null(strstr(text, "    32      |   14,000  |"));
@@ -346,6 +513,10 @@ int main(void)
         cmocka_unit_test(test_spread_and_noise_warnings),
         cmocka_unit_test(test_single_runs_warn_that_noise_is_unknown),
         cmocka_unit_test(test_async_vs_sync_within_noise),
+        cmocka_unit_test(test_modes_column_only_with_counterpart),
+        cmocka_unit_test(test_modes_wins_ties_and_one_mode_levels),
+        cmocka_unit_test(test_modes_single_runs_say_noise_unknown),
+        cmocka_unit_test(test_modes_without_common_level),
         cmocka_unit_test(test_invalid_levels_are_named_and_usl_says_why),
         cmocka_unit_test(test_no_level_is_dropped),
         cmocka_unit_test(test_many_series_plot_titles),

@@ -69,15 +69,76 @@ void pm_series_free(pm_series *series, size_t n);
  * lines it wrote. */
 size_t pm_noise_warnings_write(FILE *f, const pm_series *s);
 
+/* The series of the other scheduler mode with the same plan and vcpus as s
+ * among series, or NULL. cpu_threads is not matched: it sizes only the async
+ * scheduler's worker pool (the sync scheduler ignores it), and the driver
+ * sets it from vcpus in both modes, so a mismatch would not be a different
+ * machine. */
+const pm_series *pm_series_counterpart(const pm_series *series, size_t n, const pm_series *s);
+
+/* Which mode has the higher QPS median at one level. A mode wins when its
+ * median exceeds the other's by at least the runs' spread there (the wider
+ * of the two modes' min-max QPS ranges); a smaller difference, or none, is
+ * a tie within the noise. With one valid run in both modes the spread is
+ * unknown (taken as 0), so any difference wins and noise_known says so. */
+typedef enum {
+    PM_MODES_ASYNC_WINS,
+    PM_MODES_SYNC_WINS,
+    PM_MODES_TIE,
+    PM_MODES_ASYNC_ONLY, /* no valid sync run at the level */
+    PM_MODES_SYNC_ONLY,  /* no valid async run at the level */
+} pm_modes_verdict;
+
+typedef struct {
+    double concurrency;
+    pm_modes_verdict verdict;
+    /* The rest is NaN (false) at a level measured validly in one mode only. */
+    double ratio;     /* async QPS median / sync QPS median */
+    double diff;      /* |async - sync| QPS medians */
+    double spread;    /* the wider min-max QPS range of the modes' valid runs */
+    bool noise_known; /* one of the modes has two valid runs at the level */
+} pm_modes_level;
+
+/* A walk over the levels of the two modes of one plan and vcpus. */
+typedef struct {
+    const pm_series *async;
+    const pm_series *sync;
+    size_t ia, is;
+} pm_modes_walk;
+
+/* Starts a walk over one and other, the two modes of a plan and vcpus (as
+ * pm_series_counterpart pairs them) in either order. */
+void pm_modes_walk_start(pm_modes_walk *w, const pm_series *one, const pm_series *other);
+
+/* The classification of the next level, by increasing concurrency, of the
+ * union of both modes' valid levels; false after the last. Every writer of
+ * the comparison (the tables' async/sync column, the async-vs-sync section,
+ * the which-mode-wins statement) reads the levels from here. */
+bool pm_modes_next(pm_modes_walk *w, pm_modes_level *out);
+
+/* The async/sync cell of a table row: "1.07x", "-" when the other mode has
+ * no valid run at the level, "n/a" when the sync median is 0. The rows'
+ * levels must be asked in increasing order along one walk. */
+const char *pm_modes_ratio_cell(pm_modes_walk *w, double concurrency, char *buf, size_t len);
+
+/* Says, on one line after indent, where async wins, where sync wins and
+ * where the difference is within the noise, as ranges of neighbouring levels
+ * with their async/sync ratios, then the levels measured in one mode only;
+ * a second line names the levels whose noise is unknown (one run each). */
+void pm_modes_wins_write(FILE *f, const pm_series *async, const pm_series *sync,
+                         const char *indent);
+
 /* For every plan and vcpus measured in both modes, the async/sync QPS ratio
  * per common level, with a warning where the runs' spread is larger than the
- * difference. Returns the number of warnings. */
+ * difference, and which mode wins where. Returns the number of warnings. */
 size_t pm_modes_compare_write(FILE *f, const pm_series *series, size_t n);
 
 /* The seed's table for one series (with each level's spread and valid runs
- * appended), its knee analysis and its noise warnings; returns how many
- * warnings it wrote. */
-size_t pm_summary_write_series(FILE *f, const pm_series *s, double slo_p99_us);
+ * appended, and the async/sync QPS ratio when other, the other mode's series
+ * from pm_series_counterpart, is not NULL), its knee analysis and its noise
+ * warnings; returns how many warnings it wrote. */
+size_t pm_summary_write_series(FILE *f, const pm_series *s, const pm_series *other,
+                               double slo_p99_us);
 
 /* The knee, operating point, headroom and USL lines of one series. */
 void pm_knee_analysis_write(FILE *f, const pm_series *s, double slo_p99_us);
